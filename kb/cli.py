@@ -1,0 +1,172 @@
+"""The ``kb`` command: index, search, eval, serve (bilingual messages)."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from kb import evaluate as ev
+from kb.documents import Document
+from kb.index import IndexMissing, build, default_index_dir
+from kb.readers import ReadError, read_path, supported
+
+SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+def corpus_dir() -> Path:
+    local = Path("corpus")
+    return local if local.is_dir() else SHIPPED_CORPUS
+
+
+index_option = click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+                            default=None, help="索引目录 / index directory (default: index/ or $KB_INDEX)")
+
+
+def resolve_index(index_dir: Path | None) -> Path:
+    return index_dir or default_index_dir()
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"错误 / error: {message}", err=True)
+    sys.exit(code)
+
+
+def expand_paths(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Files to read under ``paths`` (folders recursively) and one-line problems."""
+    files, problems = [], []
+    for path in paths:
+        if path.is_dir():
+            files.extend(p for p in sorted(path.rglob("*")) if p.is_file() and supported(p)
+                         and not p.name.endswith(".meta.json"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(f"{path}: 路径不存在 / no such file or folder")
+    return files, problems
+
+
+def read_all(files: list[Path], problems: list[str]) -> list[Document]:
+    from tqdm import tqdm
+
+    docs: list[Document] = []
+    bar = tqdm(files, desc="读取 / reading", unit="file", disable=len(files) < 20 or None,
+               file=sys.stderr)
+    for path in bar:
+        try:
+            docs.extend(read_path(path))
+        except ReadError as exc:
+            problems.append(str(exc))
+    return docs
+
+
+@click.group()
+def main() -> None:
+    """kb — 基层党建与社区治理知识库 / knowledge base for community-governance texts."""
+
+
+@main.command("index")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@index_option
+def index_cmd(paths: tuple[Path, ...], index_dir: Path | None) -> None:
+    """从文件、文件夹或 .jsonl(.gz) 重建索引 / build the index from files, folders, JSONL records."""
+    from tqdm import tqdm
+
+    target = resolve_index(index_dir)
+    began = time.perf_counter()
+    files, problems = expand_paths(list(paths) or [corpus_dir()])
+    docs = read_all(files, problems)
+    for problem in problems:
+        click.echo(f"跳过 / skipped: {problem}", err=True)
+    if not docs:
+        fail("没有可索引的文档 / nothing to index")
+    bar = tqdm(total=len(docs), desc="索引 / indexing", unit="doc", file=sys.stderr,
+               disable=len(docs) < 50 or None)
+    passages = build(target, docs, on_doc=lambda _d: bar.update())
+    bar.close()
+    click.echo(f"已索引 / indexed: {len(docs)} 篇文档 documents, {passages} 个段落 passages, "
+               f"{len(files) - len({p.split(':')[0] for p in problems})} 个文件 files → {target} "
+               f"({time.perf_counter() - began:.1f}s)")
+    if problems:
+        click.echo(f"失败 / failed: {len(problems)}", err=True)
+        sys.exit(1)
+
+
+def open_searcher(index_dir: Path | None):
+    from kb.search import Searcher
+
+    try:
+        return Searcher(resolve_index(index_dir))
+    except IndexMissing as exc:
+        fail(str(exc))
+
+
+def format_hit(rank: int, hit: dict) -> str:
+    from kb.search import make_snippet  # noqa: F401  (snippet already computed)
+
+    meta = " · ".join(str(x) for x in (hit["unit"], hit["place"], hit["year"], hit["type"]) if x)
+    snippet = hit["snippet"].replace("<mark>", "【").replace("</mark>", "】")
+    import html
+
+    return (f"{rank:>2}. {hit['title']}  [{hit['score']:.2f}]\n"
+            f"    {meta}\n    {hit['source']} {hit['passage_id']}\n    {html.unescape(snippet)}")
+
+
+@main.command("search")
+@click.argument("query", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print hits as JSON")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 200))
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1, None))
+@index_option
+def search_cmd(query: tuple[str, ...], as_json: bool, limit: int, page: int,
+               index_dir: Path | None) -> None:
+    """检索段落 / search passages. 语法: "短语"  -排除词  地区:上海  单位:…  年份:2019  类型:经验案例"""
+    searcher = open_searcher(index_dir)
+    result = searcher.search(" ".join(query), limit=limit, page=page)
+    if result.error:
+        fail(result.error, 2)
+    if as_json:
+        click.echo(json.dumps({"query": result.query.raw, "total": result.total,
+                               "hits": result.hits}, ensure_ascii=False, indent=1))
+        return
+    if not result.hits:
+        click.echo("没有找到结果 / no results")
+        return
+    click.echo(f"共 {result.total} 个段落 / {result.total} passages ({result.elapsed * 1000:.0f} ms)")
+    for rank, hit in enumerate(result.hits, (page - 1) * limit + 1):
+        click.echo(format_hit(rank, hit))
+
+
+@main.command("eval")
+@click.argument("judgments", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--run-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="把检索结果写成 JSON lines / write the run as JSON lines")
+@click.option("--verbose", "-v", is_flag=True, help="逐条显示 / per-query figures")
+@index_option
+def eval_cmd(judgments: Path, run_out: Path | None, verbose: bool, index_dir: Path | None) -> None:
+    """用评测集计算 nDCG@10、Recall@10、hit@1、hit@5 / score the index on judged queries."""
+    try:
+        judged = ev.load_judgments(judgments)
+    except ValueError as exc:
+        fail(str(exc))
+    searcher = open_searcher(index_dir)
+    run = []
+    for item in judged:
+        hits = searcher.search(item.query, limit=ev.K).hits
+        results = [{"source": h["source"], "text": h["passage"]} for h in hits]
+        run.append((item, results))
+        if verbose:
+            click.echo(f"{item.id} ndcg={ev.ndcg(results, item):.3f} "
+                       f"hit1={int(bool(results) and ev.passage_hit(results[0], item))} "
+                       f"{item.query} → {[r['source'][:3] for r in results]}")
+    if run_out:
+        with run_out.open("w", encoding="utf-8") as handle:
+            for item, results in run:
+                handle.write(json.dumps({"id": item.id, "results": results}, ensure_ascii=False) + "\n")
+    click.echo(ev.format_metrics(ev.evaluate(run)))
+
+
+if __name__ == "__main__":
+    main()

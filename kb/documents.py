@@ -1,0 +1,192 @@
+"""Documents and passages: the types, metadata, and passage splitting.
+
+A passage is a run of whole sentences of about 80–300 characters, never cut mid-sentence, with the
+headings of its section attached to the first passage of that section.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from typing import Any, Iterator
+
+PASSAGE_MIN, PASSAGE_MAX, HEADING_MAX = 80, 300, 40
+PLACE_LEVELS = ("province", "city", "district", "street", "community")
+META_FIELDS = ("title", "unit", *PLACE_LEVELS, "level", "year", "type", "collection", "note")
+
+# An enumerator that opens a new paragraph inside a long scraped line: " 一、" " (二)" " 3." " 【"
+INLINE_BREAK = re.compile(
+    r"[ \t\u3000]+(?=[一二三四五六七八九十]{1,3}、|[(（][一二三四五六七八九十]{1,3}[)）]"
+    r"|\d{1,2}[.．、](?!\d)|第[一二三四五六七八九十]{1,3}[，,、]|【)")
+SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+[”’」』）)\]]*|$)")
+CLAUSE = re.compile(r"[^；;]*(?:[；;]+[”’」』]*|$)")
+NOT_HEADING_END = tuple("。；;，,：:、")
+
+
+@dataclass
+class Passage:
+    passage_id: str
+    doc_id: str
+    order: int
+    text: str
+    heading: str = ""
+
+
+@dataclass
+class Document:
+    doc_id: str
+    source: str
+    text: str
+    title: str = ""
+    unit: str = ""
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    street: str = ""
+    community: str = ""
+    level: str = ""
+    year: int | None = None
+    type: str = ""
+    collection: str = ""
+    note: str = ""
+    content_hash: str = ""
+    passages: list[Passage] = field(default_factory=list)
+
+    @property
+    def place(self) -> str:
+        """Place from province down, without repeats (上海市 上海市 → 上海市)."""
+        seen: list[str] = []
+        for level in PLACE_LEVELS:
+            value = getattr(self, level)
+            if value and value not in seen:
+                seen.append(value)
+        return " ".join(seen)
+
+    def metadata(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("text", "passages")}
+        data["place"] = self.place
+        return data
+
+    def split(self) -> "Document":
+        """Fill :attr:`passages` from :attr:`text`; returns self."""
+        self.passages = [Passage(f"{self.doc_id}#p{i}", self.doc_id, i, text, heading)
+                         for i, (heading, text) in enumerate(split_passages(self.text), 1)]
+        return self
+
+
+def apply_metadata(doc: Document, meta: dict[str, Any]) -> Document:
+    """Copy known metadata keys onto ``doc`` (unknown keys are ignored)."""
+    for key in META_FIELDS:
+        if key in meta and meta[key] not in (None, ""):
+            value = meta[key]
+            if key == "year":
+                value = _year(value)
+            setattr(doc, key, value)
+    return doc
+
+
+def _year(value: Any) -> int | None:
+    match = re.search(r"(1[89]\d\d|20\d\d)", str(value))
+    return int(match.group(1)) if match else None
+
+
+def guess_title(text: str) -> str:
+    first = text.strip().split("\n", 1)[0].strip()
+    return first if len(first) <= 60 else first[:30] + "…"
+
+
+def split_collection(text: str, parts: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    """Cut a file that bundles several pieces at each part's ``start`` line.
+
+    Lines before the first start (an editor's preface) go with the first piece.
+    """
+    lines = text.split("\n")
+    starts = []
+    for part in parts:
+        index = next((i for i, line in enumerate(lines)
+                      if line.strip() == part["start"] and (not starts or i > starts[-1])), None)
+        if index is None:
+            raise ValueError(f"分篇起始行未找到 / start line not found: {part['start']}")
+        starts.append(index)
+    starts[0] = 0
+    bounds = starts + [len(lines)]
+    return [(part, "\n".join(lines[bounds[i]:bounds[i + 1]])) for i, part in enumerate(parts)]
+
+
+def paragraphs(text: str) -> Iterator[str]:
+    for line in text.split("\n"):
+        for piece in INLINE_BREAK.split(line):
+            piece = piece.strip()
+            if piece:
+                yield piece
+
+
+def is_heading(paragraph: str) -> bool:
+    stripped = paragraph.rstrip("”’」』）) ")
+    return len(paragraph) <= HEADING_MAX and not stripped.endswith(NOT_HEADING_END)
+
+
+def sentences(paragraph: str) -> list[str]:
+    """Sentences of a paragraph; an over-long sentence is cut at semicolons, then by length."""
+    out = []
+    for sent in (m.group(0) for m in SENTENCE.finditer(paragraph)):
+        if not sent:
+            continue
+        if len(sent) <= PASSAGE_MAX:
+            out.append(sent)
+            continue
+        for clause in (m.group(0) for m in CLAUSE.finditer(sent)):
+            while len(clause) > 2 * PASSAGE_MAX:  # no punctuation at all: cut by length
+                out.append(clause[:PASSAGE_MAX])
+                clause = clause[PASSAGE_MAX:]
+            if clause:
+                out.append(clause)
+    return out
+
+
+def sections(text: str) -> Iterator[tuple[str, list[str]]]:
+    """(heading, paragraphs) pairs; consecutive heading lines join into one heading."""
+    heading: list[str] = []
+    body: list[str] = []
+    for para in paragraphs(text):
+        if is_heading(para):
+            if body:
+                yield "\n".join(heading), body
+                heading, body = [], []
+            heading.append(para)
+        else:
+            body.append(para)
+    if heading or body:
+        yield "\n".join(heading), body
+
+
+def split_passages(text: str) -> list[tuple[str, str]]:
+    """(heading, passage text) pairs; the heading opens the first passage of its section."""
+    out: list[tuple[str, str]] = []
+    for heading, body in sections(text):
+        chunks: list[str] = []
+        current = ""
+        for para in body:
+            for sent in sentences(para):
+                if current and len(current) + len(sent) > PASSAGE_MAX and len(current) >= PASSAGE_MIN:
+                    chunks.append(current)
+                    current = ""
+                current += sent
+            if len(current) >= PASSAGE_MIN:
+                chunks.append(current)
+                current = ""
+            elif current:
+                current += "\n"
+        current = current.strip()
+        if current:
+            if chunks and len(current) < PASSAGE_MIN and len(chunks[-1]) + len(current) <= PASSAGE_MAX + 100:
+                chunks[-1] += "\n" + current
+            else:
+                chunks.append(current)
+        if not chunks:
+            out.append((heading, heading))
+            continue
+        for i, chunk in enumerate(chunks):
+            text_ = f"{heading}\n{chunk}" if heading and i == 0 else chunk
+            out.append((heading, text_.strip()))
+    return [(h, t) for h, t in out if t]

@@ -1,0 +1,145 @@
+"""Stage 4 — index: the Whoosh schema, opening/creating an index, and the single writer.
+
+An index directory holds the Whoosh files, ``terms.txt`` (terms harvested from the corpus, loaded
+into jieba before any query) and ``.cache/`` (jieba's dictionary cache, kept with the index rather
+than in /tmp). A full build writes a fresh directory beside the old one and swaps it in only when
+it is complete, so a failed build never damages the index in use.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from whoosh import index as windex
+from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.scoring import BM25F
+
+from kb import segment
+from kb.analysis import KbAnalyzer
+from kb.documents import Document
+
+DEFAULT_INDEX = "index"
+TERMS_FILE = "terms.txt"
+CACHE_DIR = ".cache"
+FIELD_BOOSTS = {"title": 2.0, "unit": 1.5, "place": 1.0, "text": 1.0}
+
+
+class IndexMissing(Exception):
+    """No index at the given directory."""
+
+
+def default_index_dir() -> Path:
+    return Path(os.environ.get("KB_INDEX") or DEFAULT_INDEX)
+
+
+def make_schema() -> Schema:
+    analyzer = KbAnalyzer()
+    return Schema(
+        passage_id=ID(stored=True, unique=True),
+        doc_id=ID(stored=True),
+        source=ID(stored=True),
+        order=NUMERIC(int, stored=True),
+        title=TEXT(analyzer=analyzer, stored=True, field_boost=FIELD_BOOSTS["title"]),
+        unit=TEXT(analyzer=analyzer, stored=True, field_boost=FIELD_BOOSTS["unit"]),
+        place=TEXT(analyzer=analyzer, stored=True),
+        province=ID(stored=True), city=ID(stored=True), district=ID(stored=True),
+        street=ID(stored=True), community=ID(stored=True), level=ID(stored=True),
+        year=NUMERIC(int, stored=True),
+        type=ID(stored=True),
+        collection=STORED, note=STORED, heading=STORED,
+        content_hash=ID(stored=True),
+        text=TEXT(analyzer=analyzer, stored=True, vector=True),
+    )
+
+
+def scoring() -> BM25F:
+    return BM25F(B=0.75, K1=1.2)
+
+
+def load_terms(index_dir: Path) -> list[str]:
+    path = Path(index_dir) / TERMS_FILE
+    if not path.exists():
+        return []
+    return [t for t in path.read_text(encoding="utf-8").split("\n") if t]
+
+
+def prepare_segmenter(index_dir: Path) -> None:
+    """jieba with kb's dictionary, the index's harvested terms, and its cache in the index."""
+    segment.setup(cache_dir=Path(index_dir) / CACHE_DIR)
+    segment.add_terms(load_terms(index_dir))
+
+
+def open_index(index_dir: Path | str):
+    index_dir = Path(index_dir)
+    if not windex.exists_in(str(index_dir)):
+        raise IndexMissing(f"{index_dir}: 没有索引，请先运行 kb index / no index here, run `kb index` first")
+    prepare_segmenter(index_dir)
+    return windex.open_dir(str(index_dir))
+
+
+def passage_records(doc: Document) -> Iterator[dict]:
+    meta = doc.metadata()
+    for passage in doc.passages:
+        record = {k: meta[k] for k in ("doc_id", "source", "title", "unit", "place", "province",
+                                       "city", "district", "street", "community", "level", "type",
+                                       "collection", "note", "content_hash") if meta.get(k)}
+        if doc.year:
+            record["year"] = doc.year
+        record.update(passage_id=passage.passage_id, order=passage.order, text=passage.text,
+                      heading=passage.heading)
+        yield record
+
+
+def write_documents(ix, docs: Iterable[Document], on_doc: Callable[[Document], None] | None = None,
+                    replace: bool = False) -> int:
+    """Add (or replace) documents in one commit; returns the number of passages written."""
+    count = 0
+    with ix.writer(limitmb=256) as writer:
+        for doc in docs:
+            if replace:
+                writer.delete_by_term("doc_id", doc.doc_id)
+            for record in passage_records(doc):
+                writer.add_document(**record)
+                count += 1
+            if on_doc:
+                on_doc(doc)
+    return count
+
+
+def build(index_dir: Path | str, docs: list[Document],
+          on_doc: Callable[[Document], None] | None = None) -> int:
+    """Build a fresh index from ``docs`` and swap it in atomically; returns passages written."""
+    index_dir = Path(index_dir)
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    terms: set[str] = set()
+    for doc in docs:
+        terms |= segment.harvest_terms(doc.text)
+    staging = Path(tempfile.mkdtemp(prefix=index_dir.name + ".building-", dir=index_dir.parent))
+    try:
+        (staging / TERMS_FILE).write_text("\n".join(sorted(terms)), encoding="utf-8")
+        old_cache = index_dir / CACHE_DIR
+        if old_cache.exists():
+            shutil.copytree(old_cache, staging / CACHE_DIR)
+        prepare_segmenter(staging)
+        ix = windex.create_in(str(staging), make_schema())
+        count = write_documents(ix, docs, on_doc)
+        ix.close()
+        _swap_in(staging, index_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return count
+
+
+def _swap_in(staging: Path, index_dir: Path) -> None:
+    retired = None
+    if index_dir.exists():
+        retired = index_dir.with_name(index_dir.name + ".old")
+        shutil.rmtree(retired, ignore_errors=True)
+        index_dir.rename(retired)
+    staging.rename(index_dir)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
