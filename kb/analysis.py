@@ -62,29 +62,23 @@ class SubwordFilter(Filter):
                 continue
             if next_pos is None:
                 next_pos = t.pos if t.positions else 0
-            text = t.text
-            parts = segment.decompose(text)
-            leaves = {off_text for off_text in segment.finest(text)} if parts else set()
-            leaf_pos = {}
+            parts, width = segment.expansion(t.text)
+            base = next_pos
             if t.positions:
-                t.pos = next_pos
-                for k, leaf in enumerate(sorted(leaves, key=lambda x: x[1])):
-                    leaf_pos[leaf[1]] = next_pos + k
+                t.pos = base
             yield t
             if parts:
-                base_pos, start, end, is_code = t.pos if t.positions else 0, None, None, "+" in text
-                if t.chars:
-                    start, end = t.startchar, t.endchar
-                for part_text, offset in parts:
+                code = "+" in t.text
+                start = t.startchar if t.chars else 0
+                for text, offset, slot in parts:
                     part = t.copy()
-                    part.text = part_text
+                    part.text = text
                     if t.positions:
-                        part.pos = leaf_pos.get(offset, base_pos)
-                    if t.chars and not is_code:
-                        part.startchar = start + offset
-                        part.endchar = start + offset + len(part_text)
+                        part.pos = base + slot
+                    if t.chars and not code:
+                        part.startchar, part.endchar = start + offset, start + offset + len(text)
                     yield part
-            next_pos = next_pos + max(1, len(leaves))
+            next_pos = base + width
 
 
 def KbAnalyzer():

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Iterator
 
-PASSAGE_MIN, PASSAGE_MAX, HEADING_MAX = 80, 300, 40
+PASSAGE_MIN, PASSAGE_MAX, HEADING_MAX = 80, 300, 60
 PLACE_LEVELS = ("province", "city", "district", "street", "community")
 META_FIELDS = ("title", "unit", *PLACE_LEVELS, "level", "year", "type", "collection", "note")
 

@@ -24,6 +24,7 @@ from kb.documents import Document
 DEFAULT_INDEX = "index"
 TERMS_FILE = "terms.txt"
 CACHE_DIR = ".cache"
+PARALLEL_MIN_PASSAGES = 5000  # below this a second process costs more than it saves
 FIELD_BOOSTS = {"title": 2.0, "unit": 1.5, "place": 1.0, "text": 1.0}
 
 
@@ -51,7 +52,7 @@ def make_schema() -> Schema:
         type=ID(stored=True),
         collection=STORED, note=STORED, heading=STORED,
         content_hash=ID(stored=True),
-        text=TEXT(analyzer=analyzer, stored=True, vector=True),
+        text=TEXT(analyzer=analyzer, stored=True),
     )
 
 
@@ -97,7 +98,10 @@ def write_documents(ix, docs: Iterable[Document], on_doc: Callable[[Document], N
                     replace: bool = False) -> int:
     """Add (or replace) documents in one commit; returns the number of passages written."""
     count = 0
-    with ix.writer(limitmb=256) as writer:
+    docs = list(docs)
+    big = sum(len(d.passages) for d in docs) >= PARALLEL_MIN_PASSAGES
+    options = {"procs": os.cpu_count() or 1, "multisegment": True, "limitmb": 128} if big else {"limitmb": 256}
+    with ix.writer(**options) as writer:
         for doc in docs:
             if replace:
                 writer.delete_by_term("doc_id", doc.doc_id)

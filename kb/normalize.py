@@ -22,15 +22,15 @@ PINYIN_ANNOTATION = re.compile(
     + r"]*\s*[)）]", re.IGNORECASE)
 
 # Leaked HTML entities: &ldquo; and the scraped form without the ampersand (ldquo;).
-_ENTITY_NAMES = sorted({name[:-1] for name in html5 if name.endswith(";") and len(name) > 3},
-                       key=len, reverse=True)
+_ENTITY_NAMES = frozenset(name[:-1] for name in html5 if name.endswith(";") and len(name) > 3)
 ENTITY = re.compile(r"&(#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-BARE_ENTITY = re.compile(r"(?<![A-Za-z&])(" + "|".join(_ENTITY_NAMES) + r");")
+BARE_ENTITY = re.compile(r"(?<![A-Za-z&])([A-Za-z][A-Za-z0-9]{2,7});")
 
 # Full-width ASCII letters, digits and + fold to half-width; Chinese punctuation is kept.
 _WIDTH_TABLE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)
                 if chr(cp - 0xFEE0).isalnum() or chr(cp - 0xFEE0) == "+"}
 _WIDTH_TABLE[0x3000] = 0x20  # ideographic space
+_WIDTH_TABLE[0xA0] = 0x20  # no-break space
 
 
 def _read_table(name: str) -> list[str]:
@@ -81,7 +81,12 @@ def repair_damage(text: str) -> str:
         text = text.replace(damaged, correct)
     text = PINYIN_ANNOTATION.sub("", text)
     text = ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
-    return BARE_ENTITY.sub(lambda m: html.unescape("&" + m.group(0)), text)
+    return BARE_ENTITY.sub(_bare_entity, text)
+
+
+def _bare_entity(match: re.Match[str]) -> str:
+    name = match.group(1)
+    return html.unescape(f"&{name};") if name in _ENTITY_NAMES else match.group(0)
 
 
 def strip_boilerplate(text: str) -> str:

@@ -43,6 +43,13 @@ QUOTE_PAIRS = {'"': '"', "“": "”", "”": "“", "「": "」", "『": "』"}
 PHRASE_BOOST, NEAR_BOOST, NEAR_SLOP, SYNONYM_BOOST = 3.0, 1.5, 8, 0.8
 
 
+class Or(Q.Or):
+    """Whoosh's Or with the union-tree matcher: its array matcher (chosen for small indexes)
+    allocates a 2,048-slot array per clause and made nested queries ten times slower."""
+
+    matcher_type = Q.Or.DEFAULT_MATCHER
+
+
 # ---------------------------------------------------------------- data files
 
 def _data_lines(name: str) -> list[str]:
@@ -127,7 +134,7 @@ def _word_query(fieldname: str, word: str) -> Q.Query:
     term = Q.Term(fieldname, word)
     if len(parts) <= 1:
         return term
-    return Q.Or([term, Q.Phrase(fieldname, parts)])
+    return Or([term, Q.Phrase(fieldname, parts)])
 
 
 def _phrase_query(fieldname: str, text: str, slop: int = 1, boost: float = 1.0) -> Q.Query | None:
@@ -143,7 +150,7 @@ def _any_field(make, text: str, fields=SEARCH_FIELDS) -> Q.Query | None:
     clauses = [q for q in (make(f, text) for f in fields) if q is not None]
     if not clauses:
         return None
-    return clauses[0] if len(clauses) == 1 else Q.Or(clauses)
+    return clauses[0] if len(clauses) == 1 else Or(clauses)
 
 
 def content_words(text: str) -> list[str]:
@@ -181,7 +188,7 @@ def build_query(parsed: ParsedQuery) -> Q.Query:
     for group in synonym_alternatives(parsed.text):
         alts = [q for q in (_any_field(lambda f, t: _phrase_query(f, t, slop=1), m) for m in group) if q]
         if alts:
-            optional.append(Q.Or(alts, boost=SYNONYM_BOOST))
+            optional.append(Or(alts, boost=SYNONYM_BOOST))
     if words:
         parts = phrase_parts(" ".join(words))
         if len(parts) > 1:
@@ -191,17 +198,17 @@ def build_query(parsed: ParsedQuery) -> Q.Query:
     required = [q for q in (_any_field(lambda f, t: _phrase_query(f, t, slop=1), p)
                             for p in parsed.phrases) if q]
     if required and optional:
-        query: Q.Query = Q.AndMaybe(Q.And(required), Q.Or(optional))
+        query: Q.Query = Q.AndMaybe(Q.And(required), Or(optional))
     elif required:
         query = Q.And(required)
     elif optional:
-        query = Q.Or(optional)
+        query = Or(optional)
     else:
         return Q.NullQuery
-    excluded = [q for q in (_any_field(lambda f, t: _phrase_query(f, t, slop=1), e, ("text", "title"))
+    excluded = [q for q in (_any_field(lambda f, t: _phrase_query(f, t, slop=1), e, ("text",))
                             for e in parsed.excluded) if q]
     if excluded:
-        query = Q.AndNot(query, Q.Or(excluded))
+        query = Q.AndNot(query, Or(excluded))
     return query
 
 
@@ -215,9 +222,9 @@ def _filter_clause(name: str, value: str) -> Q.Query | None:
     if name in ("type", "level", "source"):
         return Q.Term(name, value)
     if name == "place":
-        return _any_field(lambda f, t: _phrase_query(f, t, slop=0),
+        return _any_field(lambda f, t: _phrase_query(f, t, slop=1),
                           value, ("place",)) or Q.NullQuery
-    return _phrase_query(name, value, slop=0) or Q.NullQuery
+    return _phrase_query(name, value, slop=1) or Q.NullQuery
 
 
 def build_filter(filters: dict[str, list[str]]) -> Q.Query | None:
@@ -225,7 +232,7 @@ def build_filter(filters: dict[str, list[str]]) -> Q.Query | None:
     for name, values in filters.items():
         alternatives = [c for c in (_filter_clause(name, v) for v in values if v.strip()) if c]
         if alternatives:
-            clauses.append(alternatives[0] if len(alternatives) == 1 else Q.Or(alternatives))
+            clauses.append(alternatives[0] if len(alternatives) == 1 else Or(alternatives))
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else Q.And(clauses)
@@ -276,7 +283,7 @@ def render_marks(text: str, spans: list[tuple[int, int]], start: int = 0, end: i
 
 
 def snippet_window(text: str, spans: list[tuple[int, int]], width: int = 160) -> tuple[int, int]:
-    """The ``width``-character window holding the most marked characters."""
+    """About ``width`` characters holding the most marked text; never cuts through a mark."""
     if len(text) <= width:
         return 0, len(text)
     best, best_score = 0, -1
@@ -286,7 +293,13 @@ def snippet_window(text: str, spans: list[tuple[int, int]], width: int = 160) ->
                     if e > start and s2 < start + width)
         if score > best_score:
             best, best_score = start, score
-    return best, best + width
+    end = best + width
+    for s, e in spans:
+        if s < best < e:
+            best = s
+        if s < end < e:
+            end = e
+    return best, min(end, len(text))
 
 
 def make_snippet(text: str, terms: set[str], width: int = 160, **tags) -> str:
@@ -299,6 +312,21 @@ def make_snippet(text: str, terms: set[str], width: int = 160, **tags) -> str:
 # ---------------------------------------------------------------- searching
 
 HIT_FIELDS = ("doc_id", "source", "title", "unit", "place", "year", "type", "passage_id")
+
+
+POOL, SAME_DOC_DECAY = 50, 0.6
+
+
+def diversify(scored: list[tuple[float, Any]]) -> list[tuple[float, Any]]:
+    """Each further passage of the same document scores a little less, so one long document
+    does not fill the page; the best passage of every document keeps its score."""
+    seen: dict[str, int] = {}
+    out = []
+    for score, result in scored:
+        doc_id = result["doc_id"]
+        out.append((score * SAME_DOC_DECAY ** seen.get(doc_id, 0), result))
+        seen[doc_id] = seen.get(doc_id, 0) + 1
+    return sorted(out, key=lambda x: -x[0])
 
 
 @dataclass
@@ -348,18 +376,19 @@ class Searcher:
             return SearchResult(parsed, [], 0, time.perf_counter() - began)
         page = max(1, page)
         limit = max(1, min(limit, 200))
-        results = self.searcher.search_page(query, page, pagelen=limit, filter=filter_q)
+        results = self.searcher.search(query, limit=max(POOL, page * limit * 3), filter=filter_q)
+        ranked = diversify([(r.score or 0.0, r) for r in results])
         terms = highlight_terms(parsed)
-        hits = [self._hit(r, terms) for r in results]
+        hits = [self._hit(r, score, terms) for score, r in ranked[(page - 1) * limit: page * limit]]
         return SearchResult(parsed, hits, len(results), time.perf_counter() - began)
 
     @staticmethod
-    def _hit(result, terms: set[str]) -> dict[str, Any]:
+    def _hit(result, score: float, terms: set[str]) -> dict[str, Any]:
         stored = result.fields()
         hit = {k: stored.get(k, "" if k != "year" else None) for k in HIT_FIELDS}
         hit["passage"] = stored.get("text", "")
         hit["snippet"] = make_snippet(hit["passage"], terms)
-        hit["score"] = round(float(result.score or 0.0), 4)
+        hit["score"] = round(float(score), 4)
         for extra in ("level", "heading", "order", "province", "city", "district", "collection"):
             hit[extra] = stored.get(extra, "")
         return hit

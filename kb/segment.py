@@ -86,7 +86,8 @@ def add_terms(terms: Iterable[str]) -> None:
             jieba.add_word(term)
         _state["extra"].add(term)
     if new:
-        decompose.cache_clear()
+        for cached in (decompose, finest, expansion, _segment_short):
+            cached.cache_clear()
 
 
 def harvest_terms(text: str) -> set[str]:
@@ -108,14 +109,15 @@ def code_pattern() -> re.Pattern[str]:
         parts = [re.escape(p) for p in code.split("+")]
         sep = r"(?:\s*[+＋]\s*|[ \t\u3000]+)" if len(parts) >= 3 else r"\s*[+＋]\s*"
         alternatives.append(sep.join(parts))
-    body = "|".join(alternatives) or r"(?!x)x"
+    alternatives.append(r"[0-9A-Za-z]+(?:[+＋][0-9A-Za-z]+)+")  # any other code: 1+6+X, 3+2
+    body = "|".join(alternatives)
     return re.compile(r"(?<![0-9A-Za-z+＋])(?:" + body + r")(?![0-9A-Za-z+＋])", re.IGNORECASE)
 
 
 def canonical_code(matched: str) -> str:
     """The dictionary spelling of a matched code variant (``7 2 n`` → ``7+2+N``)."""
-    key = re.sub(r"\s*[+＋]\s*|\s+", "+", matched.strip()).lower()
-    return _codes().get(key, matched)
+    key = re.sub(r"\s*[+＋]\s*|\s+", "+", matched.strip())
+    return _codes().get(key.lower(), key)
 
 
 def is_word(text: str) -> bool:
@@ -167,6 +169,22 @@ def decompose(word: str) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=200_000)
+def expansion(word: str) -> tuple[tuple[tuple[str, int, int], ...], int]:
+    """Parts of ``word`` as (text, char offset, position offset) and its width in finest parts.
+
+    Positions count finest parts: a compound and each part sit at the position of their first
+    finest part, so phrases over parts match inside compounds.
+    """
+    parts = decompose(word)
+    if not parts:
+        return (), 1
+    leaf_offsets = sorted(offset for _, offset in finest(word))
+    slot = {offset: k for k, offset in enumerate(leaf_offsets)}
+    return tuple((text, offset, slot.get(offset, 0)) for text, offset in parts), len(leaf_offsets)
+
+
+@lru_cache(maxsize=200_000)
 def finest(word: str) -> list[tuple[str, int]]:
     """The leaves of :func:`decompose`: the smallest parts, in order (or the word itself)."""
     parts = decompose(word)
@@ -192,6 +210,17 @@ def _jieba_words(text: str, base: int) -> Iterator[Word]:
 
 def segment(text: str) -> list[Word]:
     """Accurate-mode words of ``text`` with character spans; codes come out canonical."""
+    if len(text) <= 64:  # titles, units and places repeat on every passage
+        return _segment_short(text)
+    return _segment(text)
+
+
+@lru_cache(maxsize=50_000)
+def _segment_short(text: str) -> list[Word]:
+    return _segment(text)
+
+
+def _segment(text: str) -> list[Word]:
     setup()
     words: list[Word] = []
     last = 0

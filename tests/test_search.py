@@ -1,0 +1,141 @@
+"""search over a real index on disk: ranking, phrases, traditional queries, filters, synonyms,
+exclusion, question words, snippets, and random queries that must never raise."""
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from kb.search import MAX_QUERY_CHARS, parse, synonym_groups
+
+
+def top(searcher, query, n=1, **kw):
+    return searcher.search(query, limit=n, **kw).hits
+
+
+@pytest.mark.parametrize("query, source", [
+    ("7+2+N", "002_"), ("7 2 N", "002_"), ("7＋2＋n", "002_"), ("紅色業委會", "004_"),
+    ("1+4Z+3N", "000_"), ("两楼联动", "003_"), ("好人银行", "003_"), ("四步议事", "000_"),
+])
+def test_right_case_first(searcher, query, source):
+    hit = top(searcher, query)[0]
+    assert hit["source"].startswith(source), hit
+
+
+def test_hit_has_every_contract_field(searcher):
+    hit = top(searcher, "红色物业")[0]
+    for key in ("doc_id", "source", "title", "unit", "place", "year", "type", "passage_id",
+                "passage", "snippet", "score"):
+        assert key in hit
+    assert hit["passage_id"].startswith(hit["doc_id"] + "#p")
+
+
+def test_two_buildings_case_names_its_unit_and_place(searcher):
+    hit = top(searcher, "两楼联动")[0]
+    assert hit["unit"] == "浦东新区陆家嘴街道党工委"
+    assert "陆家嘴街道" in hit["place"] and hit["year"] == 2014
+
+
+def test_traditional_query_finds_simplified_text(searcher):
+    trad = [h["passage_id"] for h in top(searcher, "紅色幸福小區", 5)]
+    simp = [h["passage_id"] for h in top(searcher, "红色幸福小区", 5)]
+    assert trad == simp and trad
+
+
+def test_quoted_phrase_must_occur(searcher):
+    hits = searcher.search('"社会治理"', limit=50).hits
+    assert hits and all("社会治理" in h["passage"] or "社会治理" in h["title"] for h in hits)
+    loose = searcher.search("治理 社会", limit=200).total
+    assert loose > len(hits)
+
+
+def test_phrase_beats_scattered_words(searcher):
+    hits = top(searcher, "爱心食堂", 5)
+    assert "爱心食堂" in hits[0]["passage"]
+    assert any("食堂" in h["passage"] and "爱心食堂" not in h["passage"] for h in hits[1:])
+
+
+def test_exclusion(searcher):
+    with_term = searcher.search("业委会", limit=100).hits
+    without = searcher.search("业委会 -红色", limit=100).hits
+    assert without and len(without) < len(with_term)
+    assert all("红色" not in h["passage"] for h in without)
+
+
+@pytest.mark.parametrize("query, check", [
+    ("党建 地区:上海", lambda h: "上海" in h["place"]),
+    ("党建 place:福建", lambda h: "福建" in h["place"]),
+    ("党建 年份:2020", lambda h: h["year"] == 2020),
+    ("党建 year:2014", lambda h: h["year"] == 2014),
+    ("党建 类型:论文", lambda h: h["type"] == "论文"),
+    ("党建 单位:徐汇区委", lambda h: h["unit"] == "徐汇区委"),
+    ("地区：湖南", lambda h: "湖南" in h["place"]),
+])
+def test_field_filters(searcher, query, check):
+    hits = searcher.search(query, limit=50).hits
+    assert hits and all(check(h) for h in hits), query
+
+
+def test_filter_with_no_match_gives_nothing(searcher):
+    assert searcher.search("党建 地区:西藏", limit=5).hits == []
+
+
+def test_synonyms_expand_both_ways(searcher):
+    assert any(["业委会", "业主委员会"] == g[:2] for g in synonym_groups())
+    hits = searcher.search("业主委员会", limit=20).hits
+    assert any("业委会" in h["passage"] and "业主委员会" not in h["passage"] for h in hits)
+
+
+def test_question_words_do_not_dilute(searcher):
+    plain = [h["passage_id"] for h in top(searcher, "老旧小区 物业", 3)]
+    asked = [h["passage_id"] for h in top(searcher, "老旧小区没有物业怎么办", 3)]
+    assert asked[0] == plain[0]
+    assert "无物业" in top(searcher, "老旧小区没有物业怎么办")[0]["passage"]
+
+
+def test_snippets_mark_whole_terms(searcher):
+    hit = top(searcher, "业委会")[0]
+    marked = re.findall(r"<mark>(.*?)</mark>", hit["snippet"])
+    assert marked and all(m in ("业委会", "业主委员会", "红色业委会") or "业委会" in m for m in marked)
+    assert "业<mark>委会" not in hit["snippet"]
+    code = top(searcher, "7+2+N")[0]["snippet"]
+    assert "<mark>7 2 N</mark>" in code
+
+
+def test_snippet_escapes_html(searcher):
+    from kb.search import make_snippet
+
+    out = make_snippet("<script>alert(1)</script>党建引领", {"党建引领"})
+    assert "<script>" not in out and "&lt;script&gt;" in out and "<mark>党建引领</mark>" in out
+
+
+def test_over_long_query_gets_a_message(searcher):
+    result = searcher.search("党" * (MAX_QUERY_CHARS + 1))
+    assert result.error and not result.hits
+
+
+def test_parse_pulls_apart_the_syntax():
+    parsed = parse('“金色纽带” 两楼联动 -红色 地区:上海 year:2014')
+    assert parsed.phrases == ["金色纽带"] and parsed.excluded == ["红色"]
+    assert parsed.filters == {"place": ["上海"], "year": ["2014"]}
+    assert parsed.text == "两楼联动"
+
+
+def test_pagination(searcher):
+    first = searcher.search("党建", limit=5, page=1).hits
+    second = searcher.search("党建", limit=5, page=2).hits
+    assert first and second and not {h["passage_id"] for h in first} & {h["passage_id"] for h in second}
+
+
+NASTY = st.text(alphabet=st.characters(codec="utf-8"), max_size=60) | st.lists(
+    st.sampled_from(['"', "“", "”", "*", "~", ":", "：", "-", "(", ")", "^", "\\", "\x00", "\n",
+                     "地区:", "year:", "AND", "OR", "NOT", "党建", "7+2+N", " ", "紅色", "?", "'"]),
+    max_size=12).map("".join)
+
+
+@settings(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(query=NASTY)
+def test_any_string_as_a_query_never_raises(searcher, query):
+    result = searcher.search(query, limit=2)
+    assert isinstance(result.hits, list)
+    for hit in result.hits:
+        assert hit["passage_id"]
