@@ -168,5 +168,40 @@ def eval_cmd(judgments: Path, run_out: Path | None, verbose: bool, index_dir: Pa
     click.echo(ev.format_metrics(ev.evaluate(run)))
 
 
+def ensure_index(target: Path) -> None:
+    """Build the index from the shipped corpus when it is missing (first start)."""
+    from whoosh import index as windex
+
+    if windex.exists_in(str(target)):
+        return
+    click.echo(f"首次启动：正在从 {corpus_dir()} 建立索引 / first start: building the index …", err=True)
+    files, problems = expand_paths([corpus_dir()])
+    docs = read_all(files, problems)
+    if not docs:
+        fail("语料目录里没有可索引的文档 / no documents in the corpus folder")
+    from tqdm import tqdm
+
+    with tqdm(total=len(docs), desc="索引 / indexing", unit="doc", file=sys.stderr) as bar:
+        build(target, docs, on_doc=lambda _d: bar.update())
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址 / bind address")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@index_option
+def serve_cmd(host: str, port: int, threads: int, index_dir: Path | None) -> None:
+    """启动网页界面与 JSON API（waitress）/ serve the web UI and JSON API."""
+    import waitress
+
+    from kb.web import create_app
+
+    target = resolve_index(index_dir)
+    ensure_index(target)
+    app = create_app(target)
+    click.echo(f"kb 已启动 / serving on http://{host}:{port}/  (Ctrl+C 退出 / to stop)", err=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="kb")
+
+
 if __name__ == "__main__":
     main()

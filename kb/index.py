@@ -10,16 +10,18 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from whoosh import index as windex
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
-from whoosh.scoring import BM25F
+from whoosh.scoring import BM25F, BaseScorer
 
 from kb import segment
 from kb.analysis import KbAnalyzer
 from kb.documents import Document
+from kb.normalize import DATA_DIR
 
 DEFAULT_INDEX = "index"
 TERMS_FILE = "terms.txt"
@@ -46,18 +48,78 @@ def make_schema() -> Schema:
         title=TEXT(analyzer=analyzer, stored=True, field_boost=FIELD_BOOSTS["title"]),
         unit=TEXT(analyzer=analyzer, stored=True, field_boost=FIELD_BOOSTS["unit"]),
         place=TEXT(analyzer=analyzer, stored=True),
-        province=ID(stored=True), city=ID(stored=True), district=ID(stored=True),
-        street=ID(stored=True), community=ID(stored=True), level=ID(stored=True),
-        year=NUMERIC(int, stored=True),
-        type=ID(stored=True),
+        province=ID(stored=True, sortable=True), city=ID(stored=True, sortable=True),
+        district=ID(stored=True, sortable=True), street=ID(stored=True),
+        community=ID(stored=True), level=ID(stored=True, sortable=True),
+        year=NUMERIC(int, stored=True, sortable=True),
+        type=ID(stored=True, sortable=True),
         collection=STORED, note=STORED, heading=STORED,
         content_hash=ID(stored=True),
         text=TEXT(analyzer=analyzer, stored=True),
     )
 
 
+@lru_cache(maxsize=1)
+def type_weights() -> dict[str, float]:
+    """``kb/data/type_weights.txt``: document type → score multiplier (``*`` = any other type)."""
+    weights = {}
+    for line in (DATA_DIR / "type_weights.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("\t")
+            weights[name.strip()] = max(0.0, min(1.0, float(value)))
+    return weights
+
+
+class PriorScorer(BaseScorer):
+    """Multiplies a term scorer by a per-document weight (all weights ≤ 1, so the inner
+    scorer's quality bounds stay valid upper bounds)."""
+
+    def __init__(self, inner: BaseScorer, weights: list[float]):
+        self.inner, self.weights = inner, weights
+
+    def supports_block_quality(self):
+        return self.inner.supports_block_quality()
+
+    def max_quality(self):
+        return self.inner.max_quality()
+
+    def block_quality(self, matcher):
+        return self.inner.block_quality(matcher)
+
+    def score(self, matcher):
+        return self.inner.score(matcher) * self.weights[matcher.id()]
+
+
+class TypePriorBM25F(BM25F):
+    """BM25F whose scores are weighted by the passage's document type (see type_weights)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._cache: dict[int, list[float]] = {}
+
+    def _weights(self, reader) -> list[float] | None:
+        key = id(reader)
+        if key not in self._cache:
+            table = type_weights()
+            default = table.get("*", 1.0)
+            if reader.has_column("type"):
+                column = reader.column_reader("type")
+                values = (column[n] for n in range(reader.doc_count_all()))
+            else:  # an index from before `type` had a column: read the stored fields once
+                values = (fields.get("type") for fields in reader.iter_docs() for fields in [fields[1]])
+            self._cache[key] = [table.get(value, default) if value else default for value in values]
+        return self._cache[key]
+
+    def scorer(self, searcher, fieldname, text, qf=1):
+        inner = super().scorer(searcher, fieldname, text, qf=qf)
+        weights = self._weights(searcher.reader())
+        if weights is None or all(w == 1.0 for w in set(weights)):
+            return inner
+        return PriorScorer(inner, weights)
+
+
 def scoring() -> BM25F:
-    return BM25F(B=0.75, K1=1.2)
+    return TypePriorBM25F(B=0.75, K1=1.2)
 
 
 def load_terms(index_dir: Path) -> list[str]:

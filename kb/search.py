@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import query as Q
+from whoosh import sorting
 
 from kb import segment
 from kb.analysis import KbAnalyzer, phrase_parts, query_words
@@ -245,12 +247,9 @@ _analyzer = None
 
 def mark_spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
     """Character spans of whole query terms in ``text``, longest first, adjacent ones merged."""
-    global _analyzer
     if not terms or not text:
         return []
-    if _analyzer is None:
-        _analyzer = KbAnalyzer()
-    candidates = {(t.startchar, t.endchar) for t in _analyzer(text, chars=True, positions=True,
+    candidates = {(t.startchar, t.endchar) for t in _analyzer_instance()(text, chars=True, positions=True,
                                                                mode="index") if t.text in terms}
     chosen: list[tuple[int, int]] = []
     for start, end in sorted(candidates, key=lambda s: (-(s[1] - s[0]), s[0])):
@@ -312,9 +311,12 @@ def make_snippet(text: str, terms: set[str], width: int = 160, **tags) -> str:
 # ---------------------------------------------------------------- searching
 
 HIT_FIELDS = ("doc_id", "source", "title", "unit", "place", "year", "type", "passage_id")
-
-
+EXTRA_FIELDS = ("level", "heading", "order", "province", "city", "district", "street", "community",
+                "collection")
+FACETS = ("province", "city", "district", "level", "year", "type")
 POOL, SAME_DOC_DECAY = 50, 0.6
+RELATED_TERMS = 12
+NO_YEAR = 2**31 - 1  # Whoosh's sortable-column value for a passage without a year
 
 
 def diversify(scored: list[tuple[float, Any]]) -> list[tuple[float, Any]]:
@@ -336,21 +338,42 @@ class SearchResult:
     total: int
     elapsed: float
     error: str = ""
+    facets: dict[str, list[tuple[Any, int]]] = field(default_factory=dict)
+
+
+def hit_from_stored(stored: dict[str, Any], score: float, terms: set[str]) -> dict[str, Any]:
+    hit = {k: stored.get(k, "" if k != "year" else None) for k in HIT_FIELDS}
+    hit["passage"] = stored.get("text", "")
+    hit["snippet"] = make_snippet(hit["passage"], terms)
+    hit["score"] = round(float(score), 4)
+    for extra in EXTRA_FIELDS:
+        hit[extra] = stored.get(extra, "")
+    return hit
 
 
 class Searcher:
-    """Searches one index directory; reopen-safe (sees new commits on :meth:`refresh`)."""
+    """Searches one index directory. Each thread gets its own Whoosh searcher;
+    :meth:`refresh` makes it see commits made since it opened."""
 
     def __init__(self, index_dir):
         self.index_dir = Path(index_dir)
         self.ix = open_index(self.index_dir)
-        self.searcher = self.ix.searcher(weighting=scoring())
+        self._local = threading.local()
+
+    @property
+    def searcher(self):
+        current = getattr(self._local, "searcher", None)
+        if current is None:
+            current = self._local.searcher = self.ix.searcher(weighting=scoring())
+        return current
 
     def refresh(self) -> None:
-        self.searcher = self.searcher.refresh()
+        self._local.searcher = self.searcher.refresh()
 
     def close(self) -> None:
-        self.searcher.close()
+        current = getattr(self._local, "searcher", None)
+        if current is not None:
+            current.close()
         self.ix.close()
 
     def __enter__(self):
@@ -360,7 +383,8 @@ class Searcher:
         self.close()
 
     def search(self, raw: str, limit: int = 10, page: int = 1,
-               filters: dict[str, list[str]] | None = None) -> SearchResult:
+               filters: dict[str, list[str]] | None = None, facets: bool = False) -> SearchResult:
+        """Ranked passages for ``raw``; ``filters`` add to the query's own ``字段:值`` filters."""
         began = time.perf_counter()
         if len(raw or "") > MAX_QUERY_CHARS:
             return SearchResult(parse(""), [], 0, 0.0,
@@ -376,24 +400,102 @@ class Searcher:
             return SearchResult(parsed, [], 0, time.perf_counter() - began)
         page = max(1, page)
         limit = max(1, min(limit, 200))
-        results = self.searcher.search(query, limit=max(POOL, page * limit * 3), filter=filter_q)
+        options: dict[str, Any] = {"filter": filter_q}
+        if facets:
+            options["groupedby"] = {name: sorting.FieldFacet(name) for name in FACETS}
+            options["maptype"] = sorting.Count
+        results = self.searcher.search(query, limit=max(POOL, page * limit * 3), **options)
         ranked = diversify([(r.score or 0.0, r) for r in results])
         terms = highlight_terms(parsed)
-        hits = [self._hit(r, score, terms) for score, r in ranked[(page - 1) * limit: page * limit]]
-        return SearchResult(parsed, hits, len(results), time.perf_counter() - began)
+        hits = [hit_from_stored(r.fields(), score, terms)
+                for score, r in ranked[(page - 1) * limit: page * limit]]
+        found = SearchResult(parsed, hits, len(results), 0.0)
+        if facets:
+            found.facets = {name: sorted(((k, v) for k, v in results.groups(name).items()
+                                          if k not in (None, "") and k != NO_YEAR),
+                                         key=lambda kv: (-kv[1], str(kv[0])))
+                            for name in FACETS}
+        found.elapsed = time.perf_counter() - began
+        return found
 
-    @staticmethod
-    def _hit(result, score: float, terms: set[str]) -> dict[str, Any]:
-        stored = result.fields()
-        hit = {k: stored.get(k, "" if k != "year" else None) for k in HIT_FIELDS}
-        hit["passage"] = stored.get("text", "")
-        hit["snippet"] = make_snippet(hit["passage"], terms)
-        hit["score"] = round(float(score), 4)
-        for extra in ("level", "heading", "order", "province", "city", "district", "collection"):
-            hit[extra] = stored.get(extra, "")
-        return hit
+    def passage(self, passage_id: str) -> dict[str, Any] | None:
+        stored = self.searcher.document(passage_id=passage_id)
+        return dict(stored) if stored else None
 
     def document(self, doc_id: str) -> list[dict[str, Any]]:
         """All stored passages of a document, in order (empty if unknown)."""
         found = [dict(r) for r in self.searcher.documents(doc_id=doc_id)]
         return sorted(found, key=lambda r: r.get("order", 0))
+
+    def related(self, passage_id: str, limit: int = 5) -> list[dict[str, Any]] | None:
+        """The most similar passages from other documents (more-like-this over the segmented
+        text: the passage's highest tf·idf terms). None if the passage is unknown."""
+        source = self.passage(passage_id)
+        if source is None:
+            return None
+        counts: dict[str, int] = {}
+        for token in _analyzer_instance()(source.get("text", ""), mode="index"):
+            if len(token.text) >= 2 and segment.is_word(token.text) and token.text not in stopwords():
+                counts[token.text] = counts.get(token.text, 0) + 1
+        weighted = sorted(((tf * self.searcher.idf("text", term), term) for term, tf in counts.items()),
+                          reverse=True)[:RELATED_TERMS]
+        if not weighted:
+            return []
+        top_weight = weighted[0][0] or 1.0
+        query = Q.AndNot(Or([Q.Term("text", term, boost=w / top_weight) for w, term in weighted]),
+                         Q.Term("doc_id", source["doc_id"]))
+        terms = {term for _, term in weighted}
+        best: dict[str, tuple[float, Any]] = {}
+        for r in self.searcher.search(query, limit=limit * 6):
+            best.setdefault(r["doc_id"], (r.score or 0.0, r))
+        chosen = sorted(best.values(), key=lambda x: -x[0])[:limit]
+        return [hit_from_stored(r.fields(), score, terms) for score, r in chosen]
+
+    def suggestions(self, raw: str, limit: int = 2) -> list[str]:
+        """Did-you-mean: the query with unknown words replaced by the most frequent index term
+        one edit away (两楼连动 → 两楼联动)."""
+        parsed = parse(raw)
+        text = parsed.text or " ".join(parsed.phrases)
+        out: list[str] = []
+        whole = "".join(text.split()).lower()
+        if 2 <= len(whole) <= 12 and not self._frequency(whole):
+            out += self._closest(whole, limit)
+        words, changed = [], False
+        for word in content_words(text):
+            best = self._closest(word, 1) if len(word) >= 2 and not self._frequency(word) else []
+            changed |= bool(best)
+            words.append(best[0] if best else word)
+        if changed:
+            out.append("".join(words) if CJK_ONLY.match("".join(words)) else " ".join(words))
+        return [c for i, c in enumerate(out) if c not in out[:i] and c != whole][:limit]
+
+    def _frequency(self, term: str) -> int:
+        return self.searcher.reader().doc_frequency("text", term)
+
+    def _closest(self, word: str, limit: int) -> list[str]:
+        candidates = [c for c in self.searcher.suggest("text", word, limit=20, maxdist=1)
+                      if len(c) >= 2 and c != word]
+        return sorted(candidates, key=lambda c: -self._frequency(c))[:limit]
+
+
+CJK_ONLY = re.compile(r"^[\u3400-\u9fff]+$")
+
+
+def related_terms(raw: str, vocabulary: list[str], limit: int = 8) -> list[str]:
+    """Synonyms and harvested terms sharing a two-character piece with the query."""
+    text = normalize(raw or "")
+    out = [m for group in synonym_alternatives(text) for m in group if m not in text]
+    grams = {text[i:i + 2] for i in range(len(text) - 1) if segment.is_word(text[i:i + 2])}
+    out += [t for t in vocabulary if t not in text and any(g in t for g in grams)]
+    seen: list[str] = []
+    for term in out:
+        if term not in seen:
+            seen.append(term)
+    return seen[:limit]
+
+
+def _analyzer_instance():
+    global _analyzer
+    if _analyzer is None:
+        _analyzer = KbAnalyzer()
+    return _analyzer

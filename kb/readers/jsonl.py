@@ -22,6 +22,8 @@ def record_meta(record: dict) -> dict:
         meta["type"] = kind
         if province and "province" not in meta:
             meta["province"] = province
+    if "type" not in meta and "报告" in str(record.get("title") or ""):
+        meta["type"] = "工作报告"
     if "year" not in meta and record.get("title"):
         meta["year"] = _title_year(str(record["title"]))
     return meta

@@ -1,0 +1,121 @@
+"""The material basket (素材篮): passages a trainer collects, ordered and annotated.
+
+Kept server-side in SQLite, keyed by a random basket id that the browser holds in a cookie:
+it survives reloads and server restarts, works the same for the JSON API and the pages, and the
+Word export is built on the server from the stored snapshot of each passage (so a rebuilt index
+never changes or loses what was collected).
+"""
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+SNAPSHOT = ("passage_id", "doc_id", "source", "title", "unit", "place", "year", "type", "heading",
+            "passage")
+MAX_ITEMS = 500
+MAX_NOTE = 2000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  basket TEXT NOT NULL,
+  position REAL NOT NULL,
+  note TEXT NOT NULL DEFAULT '',
+  added REAL NOT NULL,
+  passage_id TEXT NOT NULL, doc_id TEXT, source TEXT, title TEXT, unit TEXT, place TEXT,
+  year INTEGER, type TEXT, heading TEXT, passage TEXT,
+  UNIQUE (basket, passage_id)
+);
+CREATE INDEX IF NOT EXISTS items_basket ON items (basket, position);
+"""
+
+
+class BasketError(ValueError):
+    """A basket request that cannot be carried out (message for the user)."""
+
+
+def new_basket_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def valid_basket_id(value: str | None) -> bool:
+    return bool(value) and 16 <= len(value) <= 64 and all(c.isalnum() or c in "-_" for c in value)
+
+
+class BasketStore:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10)
+        db.row_factory = sqlite3.Row
+        return db
+
+    def items(self, basket: str) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM items WHERE basket=? ORDER BY position, id", (basket,))
+            return [dict(row) for row in rows]
+
+    def add(self, basket: str, hit: dict[str, Any], note: str = "") -> dict[str, Any]:
+        """Add a passage (a hit or stored passage dict); adding it twice keeps one."""
+        values = {k: hit.get(k) for k in SNAPSHOT}
+        values["passage"] = values["passage"] or hit.get("text", "")
+        with self._lock, self._connect() as db:
+            count, last = db.execute("SELECT COUNT(*), MAX(position) FROM items WHERE basket=?",
+                                     (basket,)).fetchone()
+            existing = db.execute("SELECT id FROM items WHERE basket=? AND passage_id=?",
+                                  (basket, values["passage_id"])).fetchone()
+            if existing:
+                return self.get(basket, existing[0], db)
+            if count >= MAX_ITEMS:
+                raise BasketError(f"素材篮最多 {MAX_ITEMS} 条")
+            cursor = db.execute(
+                f"INSERT INTO items (basket, position, note, added, {', '.join(SNAPSHOT)}) "
+                f"VALUES (?, ?, ?, ?, {', '.join('?' for _ in SNAPSHOT)})",
+                (basket, (last or 0) + 1, note[:MAX_NOTE], time.time(), *values.values()))
+            return self.get(basket, cursor.lastrowid, db)
+
+    def get(self, basket: str, item_id: int, db: sqlite3.Connection | None = None) -> dict | None:
+        db = db or self._connect()
+        row = db.execute("SELECT * FROM items WHERE basket=? AND id=?", (basket, item_id)).fetchone()
+        return dict(row) if row else None
+
+    def annotate(self, basket: str, item_id: int, note: str) -> dict | None:
+        with self._lock, self._connect() as db:
+            db.execute("UPDATE items SET note=? WHERE basket=? AND id=?", (note[:MAX_NOTE], basket, item_id))
+            return self.get(basket, item_id, db)
+
+    def reorder(self, basket: str, item_ids: list[int]) -> list[dict[str, Any]]:
+        """Put the listed items first, in that order; the rest keep their order after them."""
+        current = [item["id"] for item in self.items(basket)]
+        wanted = [i for i in item_ids if i in current]
+        order = wanted + [i for i in current if i not in wanted]
+        with self._lock, self._connect() as db:
+            for position, item_id in enumerate(order, 1):
+                db.execute("UPDATE items SET position=? WHERE basket=? AND id=?", (position, basket, item_id))
+        return self.items(basket)
+
+    def move(self, basket: str, item_id: int, step: int) -> list[dict[str, Any]]:
+        ids = [item["id"] for item in self.items(basket)]
+        if item_id not in ids:
+            raise BasketError("素材篮里没有这一条")
+        i = ids.index(item_id)
+        j = max(0, min(len(ids) - 1, i + step))
+        ids.insert(j, ids.pop(i))
+        return self.reorder(basket, ids)
+
+    def remove(self, basket: str, item_id: int) -> bool:
+        with self._lock, self._connect() as db:
+            return db.execute("DELETE FROM items WHERE basket=? AND id=?", (basket, item_id)).rowcount > 0
+
+    def clear(self, basket: str) -> int:
+        with self._lock, self._connect() as db:
+            return db.execute("DELETE FROM items WHERE basket=?", (basket,)).rowcount

@@ -1,0 +1,78 @@
+"""The OpenAPI 3.1 description of /api (a test checks it against the app's routes)."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def _q(name: str, desc: str, schema: dict | None = None, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "description": desc,
+            "schema": schema or {"type": "string"}}
+
+
+def _p(name: str, desc: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": desc,
+            "schema": schema or {"type": "string"}}
+
+
+ERROR = {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+JSON_OK = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+ITEM_ID = _p("item_id", "素材条目编号", {"type": "integer"})
+
+
+def openapi_document() -> dict[str, Any]:
+    hit = {"type": "object", "properties": {k: {"type": "string"} for k in (
+        "doc_id", "source", "title", "unit", "place", "type", "passage_id", "passage", "snippet")}}
+    hit["properties"].update(year={"type": ["integer", "null"]}, score={"type": "number"})
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "kb API", "version": "0.1.0",
+                 "description": "基层党建与社区治理知识库的检索与素材篮接口"},
+        "paths": {
+            "/api/search": {"get": {"summary": "检索段落", "parameters": [
+                _q("q", "查询：词语、\"短语\"、-排除、地区:…/单位:…/年份:…/类型:…"),
+                _q("place", "地区（省/市/区县）"), _q("level", "层级"), _q("year", "年份"),
+                _q("type", "类型"), _q("page", "页码", {"type": "integer", "minimum": 1}),
+                _q("limit", "每页条数", {"type": "integer", "minimum": 1, "maximum": 100})],
+                "responses": {"200": {"description": "检索结果", "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {
+                        "total": {"type": "integer"}, "hits": {"type": "array", "items": hit},
+                        "facets": {"type": "object"}}}}}}, "400": ERROR}}},
+            "/api/docs/{doc_id}": {"get": {"summary": "文档全文与元数据",
+                                           "parameters": [_p("doc_id", "文档编号")],
+                                           "responses": {"200": JSON_OK, "404": ERROR}}},
+            "/api/passages/{passage_id}": {"get": {"summary": "一个段落",
+                                                   "parameters": [_p("passage_id", "段落编号，如 002_…#p10（# 需编码为 %23）")],
+                                                   "responses": {"200": JSON_OK, "404": ERROR}}},
+            "/api/passages/{passage_id}/related": {"get": {
+                "summary": "其他文档中的相关段落", "parameters": [
+                    _p("passage_id", "段落编号"), _q("limit", "条数", {"type": "integer"})],
+                "responses": {"200": JSON_OK, "404": ERROR}}},
+            "/api/basket": {"get": {"summary": "素材篮内容（按 Cookie 区分）", "responses": {"200": JSON_OK}}},
+            "/api/basket/items": {"post": {
+                "summary": "加入素材篮",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["passage_id"],
+                    "properties": {"passage_id": {"type": "string"}, "note": {"type": "string"}}}}}},
+                "responses": {"201": JSON_OK, "400": ERROR, "404": ERROR, "409": ERROR}}},
+            "/api/basket/items/{item_id}": {
+                "patch": {"summary": "修改批注或移动位置", "parameters": [ITEM_ID],
+                          "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                              "type": "object", "properties": {"note": {"type": "string"},
+                                                               "move": {"type": "integer"}}}}}},
+                          "responses": {"200": JSON_OK, "400": ERROR, "404": ERROR}},
+                "delete": {"summary": "移出素材篮", "parameters": [ITEM_ID],
+                           "responses": {"204": {"description": "已删除"}, "404": ERROR}}},
+            "/api/basket/order": {"put": {
+                "summary": "重新排序",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"ids": {"type": "array", "items": {"type": "integer"}}}}}}},
+                "responses": {"200": JSON_OK, "400": ERROR}}},
+            "/api/basket/export.docx": {"get": {"summary": "导出 Word 讲义", "responses": {"200": {
+                "description": ".docx", "content": {
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {}}}}}},
+            "/api/basket/export.md": {"get": {"summary": "导出 Markdown", "responses": {"200": {
+                "description": "Markdown", "content": {"text/markdown": {}}}}}},
+            "/api/openapi.json": {"get": {"summary": "本文档", "responses": {"200": JSON_OK}}},
+        },
+        "components": {"schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}}}},
+    }

@@ -1,0 +1,71 @@
+"""HTML pages: search, document, basket, help. All text is escaped by Jinja; only snippets built
+by kb.search (which escapes everything itself) are marked safe."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from markupsafe import Markup
+
+from kb.index import load_terms
+from kb.search import MAX_QUERY_CHARS, highlight_terms, mark_spans, parse, related_terms, render_marks
+from kb.web import basket, searcher
+from kb.web.views import (PAGE_SIZE, PARAM_LABELS, facet_blocks, group_by_document, request_filters,
+                          request_page, state_url)
+
+pages = Blueprint("pages", __name__)
+
+
+@pages.get("/")
+def search_page():
+    q = request.args.get("q", "").strip()
+    filters = request_filters()
+    page = request_page()
+    store, basket_id = basket()
+    context = {"q": q, "filters": filters, "page": page, "basket_count": len(store.items(basket_id)),
+               "max_query": MAX_QUERY_CHARS, "param_labels": PARAM_LABELS,
+               "url": lambda **change: state_url("/", q, filters, **change)}
+    if not q and not filters:
+        return render_template("search.html", **context, result=None)
+    s = searcher()
+    result = s.search(q, limit=PAGE_SIZE, page=page, filters=filters, facets=True)
+    context.update(result=result, groups=group_by_document(result.hits),
+                   facets=facet_blocks(result.facets, filters),
+                   pages=max(1, -(-result.total // PAGE_SIZE)) if result.total else 0,
+                   in_basket={i["passage_id"] for i in store.items(basket_id)})
+    if not result.hits and not result.error:
+        context.update(suggestions=s.suggestions(q),
+                       related=related_terms(q, load_terms(s.index_dir)))
+    status = 400 if result.error else 200
+    return render_template("search.html", **context), status
+
+
+@pages.get("/doc/<path:doc_id>")
+def document_page(doc_id: str):
+    passages = searcher().document(doc_id)
+    if not passages:
+        abort(404)
+    q = request.args.get("q", "")[:MAX_QUERY_CHARS]
+    terms = highlight_terms(parse(q)) if q else set()
+    for p in passages:
+        spans = mark_spans(p["text"], terms) if terms else []
+        p["html"] = Markup(render_marks(p["text"], spans))
+    store, basket_id = basket()
+    return render_template("doc.html", doc=passages[0], passages=passages, q=q,
+                           in_basket={i["passage_id"] for i in store.items(basket_id)},
+                           basket_count=len(store.items(basket_id)))
+
+
+@pages.get("/basket")
+def basket_page():
+    store, basket_id = basket()
+    items = store.items(basket_id)
+    from kb.export import citation
+
+    for item in items:
+        item["citation"] = citation(item)
+    return render_template("basket.html", items=items, basket_count=len(items))
+
+
+@pages.get("/help")
+def help_page():
+    store, basket_id = basket()
+    return render_template("help.html", basket_count=len(store.items(basket_id)))
