@@ -315,7 +315,7 @@ EXTRA_FIELDS = ("level", "heading", "order", "province", "city", "district", "st
                 "collection")
 FACETS = ("province", "city", "district", "level", "year", "type")
 POOL, SAME_DOC_DECAY = 50, 0.6
-RELATED_TERMS = 12
+RELATED_TERMS = 20
 NO_YEAR = 2**31 - 1  # Whoosh's sortable-column value for a passage without a year
 
 
@@ -434,9 +434,10 @@ class Searcher:
         if source is None:
             return None
         counts: dict[str, int] = {}
-        for token in _analyzer_instance()(source.get("text", ""), mode="index"):
-            if len(token.text) >= 2 and segment.is_word(token.text) and token.text not in stopwords():
-                counts[token.text] = counts.get(token.text, 0) + 1
+        for word in segment.segment(source.get("text", "")):
+            term = word.text.lower()
+            if len(term) >= 2 and segment.CJK.search(term) and term not in stopwords():
+                counts[term] = counts.get(term, 0) + 1
         weighted = sorted(((tf * self.searcher.idf("text", term), term) for term, tf in counts.items()),
                           reverse=True)[:RELATED_TERMS]
         if not weighted:
@@ -467,7 +468,13 @@ class Searcher:
             words.append(best[0] if best else word)
         if changed:
             out.append("".join(words) if CJK_ONLY.match("".join(words)) else " ".join(words))
-        return [c for i, c in enumerate(out) if c not in out[:i] and c != whole][:limit]
+        unique = [c for i, c in enumerate(out) if c not in out[:i] and c != whole]
+        return [c for c in unique if self._occurs(c)][:limit]
+
+    def _occurs(self, text: str) -> bool:
+        """True if ``text`` occurs as a phrase somewhere (a suggestion must lead to results)."""
+        query = _phrase_query("text", text, slop=1)
+        return query is not None and self.searcher.search(query, limit=1).scored_length() > 0
 
     def _frequency(self, term: str) -> int:
         return self.searcher.reader().doc_frequency("text", term)

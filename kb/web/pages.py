@@ -31,9 +31,11 @@ def search_page():
                    facets=facet_blocks(result.facets, filters),
                    pages=max(1, -(-result.total // PAGE_SIZE)) if result.total else 0,
                    in_basket={i["passage_id"] for i in store.items(basket_id)})
+    if not result.error:
+        context["suggestions"] = s.suggestions(q) if q else []
     if not result.hits and not result.error:
-        context.update(suggestions=s.suggestions(q),
-                       related=related_terms(q, load_terms(s.index_dir)))
+        context.update(related=related_terms(result.query.text or " ".join(result.query.phrases),
+                                             load_terms(s.index_dir)))
     status = 400 if result.error else 200
     return render_template("search.html", **context), status
 

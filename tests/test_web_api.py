@@ -1,0 +1,153 @@
+"""The JSON API and pages through Flask's test client, over a real index on disk."""
+import io
+import re
+from urllib.parse import quote
+
+import pytest
+from docx import Document as DocxDocument
+
+from webfixtures import make_corpus
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    from kb.cli import expand_paths, read_all
+    from kb.index import build
+    from kb.web import create_app
+
+    base = tmp_path_factory.mktemp("web")
+    files, problems = expand_paths([make_corpus(base / "corpus")])
+    build(base / "index", read_all(files, problems))
+    assert not problems
+    app = create_app(base / "index", base / "basket.sqlite")
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+def test_search_api_returns_hits_facets_and_state(client):
+    data = client.get("/api/search?q=两楼联动").get_json()
+    assert data["total"] >= 1 and data["hits"][0]["source"] == "003_7eae55bd553d4ef9.txt"
+    assert {"province", "city", "district", "level", "year", "type"} <= set(data["facets"])
+    assert data["facets"]["province"][0] == {"value": "上海市", "count": data["total"]}
+
+
+def test_search_api_filters_by_facet_params(client):
+    all_hits = client.get("/api/search?q=党建&limit=100").get_json()
+    fujian = client.get("/api/search?q=党建&place=福建省&limit=100").get_json()
+    assert 0 < fujian["total"] < all_hits["total"]
+    assert all(h["place"].startswith("福建省") for h in fujian["hits"])
+    year = client.get("/api/search?q=党建&year=2020&type=新闻报道").get_json()
+    assert year["hits"] and all(h["year"] == 2020 and h["type"] == "新闻报道" for h in year["hits"])
+    level = client.get("/api/search?q=党建&level=村").get_json()
+    assert level["hits"] and all(h["level"] == "村" for h in level["hits"])
+
+
+def test_search_api_errors_are_json(client):
+    assert client.get("/api/search").status_code == 400
+    long = client.get("/api/search?q=" + "党" * 201)
+    assert long.status_code == 400 and "过长" in long.get_json()["error"]
+    assert client.get("/api/docs/nope").status_code == 404
+    assert client.get("/api/docs/nope").get_json()["error"]
+    assert client.get("/api/passages/nope/related").status_code == 404
+    assert client.post("/api/basket/items", data="x").status_code == 400
+    assert client.post("/api/basket/items", json={"passage_id": "nope"}).status_code == 404
+    assert client.delete("/api/basket/items/999999").status_code == 404
+    assert client.delete("/api/search").status_code == 405
+    assert client.delete("/api/search").get_json()["error"]
+
+
+def test_document_api_has_every_passage_in_order(client):
+    doc = client.get("/api/docs/004_5fcda69d96d769ba").get_json()
+    assert doc["unit"] == "中共龙岩市委" and doc["year"] == 2018
+    orders = [p["order"] for p in doc["passages"]]
+    assert orders == list(range(1, len(orders) + 1)) and len(orders) > 10
+
+
+def test_related_passages_come_from_other_documents(client):
+    hit = client.get("/api/search?q=红色物业 地区:湖南").get_json()["hits"][0]
+    related = client.get(f"/api/passages/{quote(hit['passage_id'])}/related").get_json()["related"]
+    assert related and all(r["doc_id"] != hit["doc_id"] for r in related)
+    assert "004_5fcda69d96d769ba" in [r["doc_id"] for r in related]  # 鹤城's 红色物业 → 龙岩's 红色业委会
+
+
+def test_basket_round_trip_and_word_export(client):
+    hits = client.get("/api/search?q=红色业委会&limit=3").get_json()["hits"]
+    first = client.post("/api/basket/items", json={"passage_id": hits[0]["passage_id"]})
+    second = client.post("/api/basket/items", json={"passage_id": hits[1]["passage_id"], "note": "对比用"})
+    assert first.status_code == second.status_code == 201
+    again = client.post("/api/basket/items", json={"passage_id": hits[0]["passage_id"]})
+    items = client.get("/api/basket").get_json()["items"]
+    assert len(items) == 2 and again.get_json()["id"] == items[0]["id"]
+    a, b = items
+    assert client.patch(f"/api/basket/items/{a['id']}", json={"note": "讲解要点：党员交叉任职"}).status_code == 200
+    client.patch(f"/api/basket/items/{b['id']}", json={"move": -1})
+    items = client.get("/api/basket").get_json()["items"]
+    assert [i["id"] for i in items] == [b["id"], a["id"]]
+    assert client.put("/api/basket/order", json={"ids": [a["id"], b["id"]]}).status_code == 200
+    export = client.get("/api/basket/export.docx")
+    assert export.status_code == 200 and export.mimetype.endswith("wordprocessingml.document")
+    text = "\n".join(p.text for p in DocxDocument(io.BytesIO(export.data)).paragraphs)
+    assert hits[0]["passage"].split("\n")[-1][:30] in text
+    assert "讲解要点：党员交叉任职" in text and "对比用" in text
+    assert "中共龙岩市委．《党建引领小区治理" in text and "福建省 龙岩市，2018．004_5fcda69d96d769ba.txt．" in text
+    markdown = client.get("/api/basket/export.md").get_data(as_text=True)
+    assert markdown.startswith("# 学习素材汇编") and "出处：中共龙岩市委" in markdown
+    assert client.delete(f"/api/basket/items/{a['id']}").status_code == 204
+    assert len(client.get("/api/basket").get_json()["items"]) == 1
+
+
+def test_baskets_are_per_cookie(app):
+    one, two = app.test_client(), app.test_client()
+    hit = one.get("/api/search?q=好人银行").get_json()["hits"][0]
+    one.post("/api/basket/items", json={"passage_id": hit["passage_id"]})
+    assert len(one.get("/api/basket").get_json()["items"]) == 1
+    assert two.get("/api/basket").get_json()["items"] == []
+
+
+def test_openapi_matches_the_routes(app, client):
+    spec = client.get("/api/openapi.json").get_json()
+    documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
+    routed = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+            routed |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert documented == routed
+
+
+def test_pages_escape_documents_and_queries(client):
+    page = client.get("/?q=" + quote('"><img src=x onerror=alert(1)>')).get_data(as_text=True)
+    assert "<img src=x onerror" not in page and "&lt;img src=x onerror" in page
+    hostile = client.get("/?q=恶意脚本").get_data(as_text=True)
+    assert "<script>window.__xss" not in hostile and "&lt;script&gt;window.__xss" in hostile
+    assert "<b>恶意标题</b>" not in hostile and "&lt;b&gt;恶意标题" in hostile
+    doc = client.get("/doc/hostile").get_data(as_text=True)
+    assert "<script>window" not in doc and "onerror=\"window" not in doc
+
+
+def test_security_headers_and_error_pages(client):
+    response = client.get("/")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    missing = client.get("/doc/no-such-doc")
+    assert missing.status_code == 404 and "没有找到" in missing.get_data(as_text=True)
+    assert "Traceback" not in missing.get_data(as_text=True)
+    long = client.get("/?q=" + "党" * 201)
+    assert long.status_code == 400 and "查询过长" in long.get_data(as_text=True)
+
+
+def test_search_page_groups_facets_chips_and_pagination(client):
+    page = client.get("/?q=党建&place=上海市").get_data(as_text=True)
+    assert 'class="chip"' in page and "地区：上海市" in page
+    assert 'data-facet="district"' in page  # drill-down below the chosen place
+    assert page.count('<article class="doc">') >= 2
+    assert "下一页" in client.get("/?q=党建").get_data(as_text=True)
+
+
+def test_empty_result_page_helps(client):
+    page = client.get("/?q=两楼连动").get_data(as_text=True)
+    assert "没有找到" in page and "两楼联动" in page.split("您是不是要找")[1][:300]

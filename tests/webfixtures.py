@@ -1,0 +1,64 @@
+"""Helpers for the web tests: a corpus with a hostile document, and a live `kb serve`."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from conftest import CORPUS, ROOT
+
+HOSTILE_TEXT = ("社区议事厅安全测试<script>window.__xss=1</script>\n"
+                "社区治理中的恶意脚本<img src=x onerror=\"window.__xss=2\">不能执行。"
+                "这一段用于检查页面转义：社区治理、议事协商、物业服务都要依法进行，居民参与。")
+
+
+def make_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in CORPUS.iterdir():
+        shutil.copy(path, folder / path.name)
+    (folder / "hostile.txt").write_text(HOSTILE_TEXT, encoding="utf-8")
+    (folder / "hostile.meta.json").write_text(
+        '{"title": "<b>恶意标题</b><script>window.__xss=3</script>", "unit": "测试单位", '
+        '"province": "测试省", "year": 2021, "type": "经验案例"}', encoding="utf-8")
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """`kb serve` in a subprocess on a free local port."""
+
+    def __init__(self, index_dir: Path, basket_db: Path, cwd: Path = ROOT):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "KB_BASKET_DB": str(basket_db)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--port", str(self.port),
+                                      "--index", str(index_dir)], cwd=cwd, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("kb serve exited: " + (self.proc.stdout.read() or ""))
+            try:
+                urllib.request.urlopen(self.url + "/help", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("kb serve did not answer in time")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
