@@ -104,14 +104,14 @@ def open_searcher(index_dir: Path | None):
 
 
 def format_hit(rank: int, hit: dict) -> str:
-    from kb.search import make_snippet  # noqa: F401  (snippet already computed)
-
-    meta = " · ".join(str(x) for x in (hit["unit"], hit["place"], hit["year"], hit["type"]) if x)
-    snippet = hit["snippet"].replace("<mark>", "【").replace("</mark>", "】")
+    """A hit for the terminal: title, where it comes from, the snippet with 【marks】."""
     import html
 
+    meta = " · ".join(str(x) for x in (hit["unit"], hit["place"], hit["year"], hit["type"]) if x)
+    snippet = html.unescape(hit["snippet"].replace("<mark>", "【").replace("</mark>", "】"))
     return (f"{rank:>2}. {hit['title']}  [{hit['score']:.2f}]\n"
-            f"    {meta}\n    {hit['source']} {hit['passage_id']}\n    {html.unescape(snippet)}")
+            f"    {meta}\n    {hit['source']}  {hit['passage_id']}\n    "
+            + snippet.replace("\n", "\n    "))
 
 
 @main.command("search")

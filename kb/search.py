@@ -175,7 +175,9 @@ def highlight_terms(parsed: ParsedQuery) -> set[str]:
         terms |= set(query_words(phrase))
     for group in synonym_alternatives(parsed.text):
         for member in group:
-            terms |= set(query_words(member))
+            words = query_words(member)
+            if len(words) == 1:  # whole synonyms only: 旧小区 must not light up every 小区
+                terms |= set(words)
     return {t for t in terms if segment.is_word(t)}
 
 
