@@ -168,6 +168,44 @@ def eval_cmd(judgments: Path, run_out: Path | None, verbose: bool, index_dir: Pa
     click.echo(ev.format_metrics(ev.evaluate(run)))
 
 
+@main.command("models")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print the catalogue as JSON")
+@click.option("--compare", "compare", multiple=True, help="对比 2–4 个模式（编号或名称）/ compare models")
+@index_option
+def models_cmd(as_json: bool, compare: tuple[str, ...], index_dir: Path | None) -> None:
+    """实践模式目录 / the catalogue of named practice models."""
+    searcher = open_searcher(index_dir)
+    catalogue = searcher.catalogue
+    models = catalogue.models
+    if compare:
+        chosen = []
+        for ref in compare:
+            model = catalogue.get(ref) or next(iter(catalogue.named_in(ref)), None)
+            if model is None:
+                fail(f"没有这个模式 / no such model: {ref}")
+            chosen.append(model)
+        if not 2 <= len(chosen) <= 4:
+            fail("请给出 2–4 个模式 / give 2 to 4 models")
+        models = chosen
+    if as_json:
+        click.echo(json.dumps([m.to_dict() for m in models], ensure_ascii=False, indent=1))
+        return
+    if not models:
+        click.echo("目录为空 / no models")
+        return
+    click.echo(f"共 {len(models)} 个实践模式 / {len(models)} models")
+    for m in models:
+        where = " · ".join(str(x) for x in (m.place, m.unit, m.year) if x)
+        click.echo(f"{m.model_id}  {m.name}  —  {where}")
+        if m.parts:
+            click.echo("    组成 / parts: " + "；".join(m.parts))
+        if compare:
+            click.echo("    定义 / definition: " + m.definition[:160])
+            for result in m.results:
+                click.echo("    成效 / results: " + result[:120])
+        click.echo(f"    提及 / mentions: {len(m.mentions)}  来源 / source: {m.source}")
+
+
 def ensure_index(target: Path) -> None:
     """Build the index from the shipped corpus when it is missing (first start)."""
     from whoosh import index as windex

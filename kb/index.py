@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from whoosh import index as windex
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.scoring import BM25F, BaseScorer
 
-from kb import segment
+from kb import models, segment
 from kb.analysis import KbAnalyzer
 from kb.documents import Document
 from kb.normalize import DATA_DIR
@@ -55,6 +55,7 @@ def make_schema() -> Schema:
         type=ID(stored=True, sortable=True),
         collection=STORED, note=STORED, heading=STORED,
         content_hash=ID(stored=True),
+        models=KEYWORD(stored=True, commas=True, scorable=False),
         text=TEXT(analyzer=analyzer, stored=True),
     )
 
@@ -143,8 +144,9 @@ def open_index(index_dir: Path | str):
     return windex.open_dir(str(index_dir))
 
 
-def passage_records(doc: Document) -> Iterator[dict]:
+def passage_records(doc: Document, models_of: dict[str, list[str]] | None = None) -> Iterator[dict]:
     meta = doc.metadata()
+    models_of = models_of or {}
     for passage in doc.passages:
         record = {k: meta[k] for k in ("doc_id", "source", "title", "unit", "place", "province",
                                        "city", "district", "street", "community", "level", "type",
@@ -153,11 +155,13 @@ def passage_records(doc: Document) -> Iterator[dict]:
             record["year"] = doc.year
         record.update(passage_id=passage.passage_id, order=passage.order, text=passage.text,
                       heading=passage.heading)
+        if models_of.get(passage.passage_id):
+            record["models"] = ",".join(models_of[passage.passage_id])
         yield record
 
 
 def write_documents(ix, docs: Iterable[Document], on_doc: Callable[[Document], None] | None = None,
-                    replace: bool = False) -> int:
+                    replace: bool = False, models_of: dict[str, list[str]] | None = None) -> int:
     """Add (or replace) documents in one commit; returns the number of passages written."""
     count = 0
     docs = list(docs)
@@ -167,7 +171,7 @@ def write_documents(ix, docs: Iterable[Document], on_doc: Callable[[Document], N
         for doc in docs:
             if replace:
                 writer.delete_by_term("doc_id", doc.doc_id)
-            for record in passage_records(doc):
+            for record in passage_records(doc, models_of):
                 writer.add_document(**record)
                 count += 1
             if on_doc:
@@ -190,8 +194,10 @@ def build(index_dir: Path | str, docs: list[Document],
         if old_cache.exists():
             shutil.copytree(old_cache, staging / CACHE_DIR)
         prepare_segmenter(staging)
+        catalogue, models_of = models.build_catalogue(docs)
+        models.save(staging, catalogue)
         ix = windex.create_in(str(staging), make_schema())
-        count = write_documents(ix, docs, on_doc)
+        count = write_documents(ix, docs, on_doc, models_of=models_of)
         ix.close()
         _swap_in(staging, index_dir)
     except BaseException:

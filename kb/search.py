@@ -26,6 +26,7 @@ from whoosh import sorting
 from kb import segment
 from kb.analysis import KbAnalyzer, phrase_parts, query_words
 from kb.index import FIELD_BOOSTS, open_index, scoring
+from kb.models import CATALOGUE_FILE, Catalogue
 from kb.normalize import DATA_DIR, normalize
 
 MAX_QUERY_CHARS = 200
@@ -223,7 +224,7 @@ def _filter_clause(name: str, value: str) -> Q.Query | None:
         if not years:
             return Q.NullQuery
         return Q.NumericRange("year", min(years), max(years))
-    if name in ("type", "level", "source"):
+    if name in ("type", "level", "source", "models"):
         return Q.Term(name, value)
     if name == "place":
         return _any_field(lambda f, t: _phrase_query(f, t, slop=1),
@@ -315,7 +316,7 @@ def make_snippet(text: str, terms: set[str], width: int = 160, **tags) -> str:
 HIT_FIELDS = ("doc_id", "source", "title", "unit", "place", "year", "type", "passage_id")
 EXTRA_FIELDS = ("level", "heading", "order", "province", "city", "district", "street", "community",
                 "collection")
-FACETS = ("province", "city", "district", "level", "year", "type")
+FACETS = ("province", "city", "district", "level", "year", "type", "models")
 POOL, SAME_DOC_DECAY = 50, 0.6
 RELATED_TERMS = 20
 NO_YEAR = 2**31 - 1  # Whoosh's sortable-column value for a passage without a year
@@ -341,6 +342,7 @@ class SearchResult:
     elapsed: float
     error: str = ""
     facets: dict[str, list[tuple[Any, int]]] = field(default_factory=dict)
+    models: list[Any] = field(default_factory=list)
 
 
 def hit_from_stored(stored: dict[str, Any], score: float, terms: set[str]) -> dict[str, Any]:
@@ -361,6 +363,16 @@ class Searcher:
         self.index_dir = Path(index_dir)
         self.ix = open_index(self.index_dir)
         self._local = threading.local()
+        self._catalogue: tuple[float, Catalogue] | None = None
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The model catalogue built with the index (reloaded when the index is rebuilt)."""
+        path = self.index_dir / CATALOGUE_FILE
+        stamp = path.stat().st_mtime if path.exists() else 0.0
+        if self._catalogue is None or self._catalogue[0] != stamp:
+            self._catalogue = (stamp, Catalogue(self.index_dir))
+        return self._catalogue[1]
 
     @property
     def searcher(self):
@@ -404,7 +416,8 @@ class Searcher:
         limit = max(1, min(limit, 200))
         options: dict[str, Any] = {"filter": filter_q}
         if facets:
-            options["groupedby"] = {name: sorting.FieldFacet(name) for name in FACETS}
+            options["groupedby"] = {name: sorting.FieldFacet(name, allow_overlap=name == "models")
+                                    for name in FACETS}
             options["maptype"] = sorting.Count
         results = self.searcher.search(query, limit=max(POOL, page * limit * 3), **options)
         ranked = diversify([(r.score or 0.0, r) for r in results])
@@ -412,6 +425,8 @@ class Searcher:
         hits = [hit_from_stored(r.fields(), score, terms)
                 for score, r in ranked[(page - 1) * limit: page * limit]]
         found = SearchResult(parsed, hits, len(results), 0.0)
+        named = " ".join([parsed.text, *parsed.phrases]).strip()
+        found.models = self.catalogue.named_in(named)[:3] if named else []
         if facets:
             found.facets = {name: sorted(((k, v) for k, v in results.groups(name).items()
                                           if k not in (None, "") and k != NO_YEAR),

@@ -151,3 +151,35 @@ def test_search_page_groups_facets_chips_and_pagination(client):
 def test_empty_result_page_helps(client):
     page = client.get("/?q=两楼连动").get_data(as_text=True)
     assert "没有找到" in page and "两楼联动" in page.split("您是不是要找")[1][:300]
+
+
+def test_model_catalogue_api_and_pages(client):
+    catalogue = client.get("/api/models").get_json()
+    assert catalogue["total"] >= 35
+    five = client.get("/api/models?q=五级治理").get_json()["models"][0]
+    assert five["parts"][0] == "街道大工委" and five["place"] == "湖南省 怀化市 鹤城区"
+    detail = client.get(f"/api/models/{five['model_id']}").get_json()
+    assert detail["mention_passages"] and all("五级治理" in p["text"] for p in detail["mention_passages"])
+    jianhe = client.get("/api/models?q=兼合式").get_json()["models"][0]
+    both = client.get(f"/api/models/compare?ids={five['model_id']},{jianhe['model_id']}").get_json()["models"]
+    assert [m["key"] for m in both] == ["五级治理", "兼合式"]
+    assert client.get(f"/api/models/compare?ids={five['model_id']}").status_code == 400
+    assert client.get("/api/models/nope").status_code == 404
+    page = client.get(f"/models/compare?id={five['model_id']}&id={jianhe['model_id']}").get_data(as_text=True)
+    assert "楼栋党员中心户" in page and "交叉任职" in page
+    assert "“兼合式”党组织" in client.get("/models").get_data(as_text=True)
+    model_page = client.get(f"/models/{jianhe['model_id']}").get_data(as_text=True)
+    assert "组成部分" in model_page or "全部提及" in model_page
+    assert client.get("/models/nope").status_code == 404
+
+
+def test_search_shows_the_model_card_and_model_facet(client):
+    data = client.get("/api/search?q=1%2B4Z%2B3N").get_json()
+    assert data["models"][0]["key"] == "1+4Z+3N" and data["models"][0]["parts"] == ["1", "4Z", "3N"]
+    page = client.get("/?q=" + quote("五级治理")).get_data(as_text=True)
+    assert 'class="model-card"' in page and "楼栋党员中心户" in page
+    assert 'data-facet="models"' in page
+    model_id = client.get("/api/models?q=兼合式").get_json()["models"][0]["model_id"]
+    filtered = client.get(f"/api/search?q=党建&model={model_id}&limit=100").get_json()
+    assert filtered["total"] > 0 and all("兼合式" in h["passage"] for h in filtered["hits"])
+    assert "模式：“兼合式”党组织" in client.get(f"/?q=党建&model={model_id}").get_data(as_text=True)

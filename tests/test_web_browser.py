@@ -120,6 +120,28 @@ def test_trainer_flow_search_facet_document_basket_export(server, browser, tmp_p
     page.close()
 
 
+def test_model_catalogue_in_the_browser(server, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(server.url + "/?q=" + quote("两楼联动"))
+    assert "金色纽带" in page.inner_text(".model-card h2")
+    page.goto(server.url + "/models")
+    rows = page.locator("table.models tbody tr")
+    names = [rows.nth(i).inner_text() for i in range(rows.count())]
+    pick = [i for i, n in enumerate(names) if "五级治理" in n or "兼合式" in n or "1+4Z+3N" in n][:3]
+    for i in pick:
+        rows.nth(i).locator("input[type=checkbox]").check()
+    page.click(".catalogue button")
+    page.wait_for_selector("table.compare")
+    assert page.locator("table.compare thead th").count() == 4
+    assert "楼栋党员中心户" in page.inner_text("table.compare")
+    shot(page, "compare")
+    page.click("table.compare thead th a >> nth=0")
+    page.wait_for_selector("section.para button.add")
+    page.locator("section.para button.add").first.click()
+    page.wait_for_function("() => document.querySelector('section.para button.add').textContent.includes('已加入')")
+    page.close()
+
+
 def test_scripts_in_documents_and_queries_stay_inert(server, browser):
     page = browser.new_page()
     dialogs = []

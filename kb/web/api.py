@@ -8,7 +8,7 @@ from kb.export import to_docx, to_markdown
 from kb.search import MAX_QUERY_CHARS
 from kb.web import basket, searcher
 from kb.web.openapi import openapi_document
-from kb.web.views import PAGE_SIZE, facet_json, request_filters, request_page
+from kb.web.views import PAGE_SIZE, facet_json, request_filters, request_page, search_filters
 
 api = Blueprint("api", __name__)
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -36,10 +36,10 @@ def search():
     limit = int_arg("limit", PAGE_SIZE, 1, 100)
     page = request_page()
     s = searcher()
-    result = s.search(q, limit=limit, page=page, filters=filters, facets=True)
+    result = s.search(q, limit=limit, page=page, filters=search_filters(filters), facets=True)
     body = {"query": q, "filters": filters, "page": page, "limit": limit, "total": result.total,
             "elapsed_ms": round(result.elapsed * 1000, 1), "hits": result.hits,
-            "facets": facet_json(result.facets)}
+            "facets": facet_json(result.facets), "models": [model_summary(m) for m in result.models]}
     if not result.hits:
         body["suggestions"] = s.suggestions(q)
     return jsonify(body)
@@ -145,6 +145,43 @@ def export_markdown():
     store, basket_id = basket()
     return Response(to_markdown(store.items(basket_id)), mimetype="text/markdown; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=kb-materials.md"})
+
+
+def model_summary(model) -> dict:
+    data = model.to_dict()
+    data["mention_count"] = len(data.pop("mentions"))
+    return data
+
+
+@api.get("/models")
+def models():
+    q = request.args.get("q", "")[:MAX_QUERY_CHARS]
+    catalogue = searcher().catalogue
+    chosen = catalogue.named_in(q) if q.strip() else catalogue.models
+    return jsonify({"total": len(chosen), "models": [model_summary(m) for m in chosen]})
+
+
+@api.get("/models/compare")
+def models_compare():
+    ids = [i for i in request.args.get("ids", "").split(",") if i]
+    catalogue = searcher().catalogue
+    chosen = [catalogue.get(i) for i in ids]
+    if not 2 <= len(ids) <= 4:
+        return error("请给出 2–4 个模式编号：ids=a,b / give 2 to 4 model ids", 400)
+    if any(m is None for m in chosen):
+        return error("没有这个模式 / no such model", 404)
+    return jsonify({"models": [m.to_dict() for m in chosen]})
+
+
+@api.get("/models/<model_id>")
+def model_detail(model_id: str):
+    s = searcher()
+    model = s.catalogue.get(model_id)
+    if model is None:
+        return error("没有这个模式 / no such model", 404)
+    mentions = [p for p in (s.passage(pid) for pid in model.mentions) if p]
+    return jsonify({**model.to_dict(), "mention_passages": mentions,
+                    "related": [model_summary(m) for m in s.catalogue.related(model)]})
 
 
 @api.get("/openapi.json")

@@ -31,7 +31,7 @@ def openapi_document() -> dict[str, Any]:
             "/api/search": {"get": {"summary": "检索段落", "parameters": [
                 _q("q", "查询：词语、\"短语\"、-排除、地区:…/单位:…/年份:…/类型:…"),
                 _q("place", "地区（省/市/区县）"), _q("level", "层级"), _q("year", "年份"),
-                _q("type", "类型"), _q("page", "页码", {"type": "integer", "minimum": 1}),
+                _q("type", "类型"), _q("model", "实践模式编号"), _q("page", "页码", {"type": "integer", "minimum": 1}),
                 _q("limit", "每页条数", {"type": "integer", "minimum": 1, "maximum": 100})],
                 "responses": {"200": {"description": "检索结果", "content": {"application/json": {
                     "schema": {"type": "object", "properties": {
@@ -72,6 +72,14 @@ def openapi_document() -> dict[str, Any]:
                     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {}}}}}},
             "/api/basket/export.md": {"get": {"summary": "导出 Markdown", "responses": {"200": {
                 "description": "Markdown", "content": {"text/markdown": {}}}}}},
+            "/api/models": {"get": {"summary": "实践模式目录（q 给出时只列其中点名的模式）",
+                                    "parameters": [_q("q", "查询")], "responses": {"200": JSON_OK}}},
+            "/api/models/{model_id}": {"get": {"summary": "一个模式：定义、组成、全部提及、相关模式",
+                                               "parameters": [_p("model_id", "模式编号")],
+                                               "responses": {"200": JSON_OK, "404": ERROR}}},
+            "/api/models/compare": {"get": {"summary": "并列比较 2–4 个模式",
+                                            "parameters": [_q("ids", "逗号分隔的模式编号", required=True)],
+                                            "responses": {"200": JSON_OK, "400": ERROR, "404": ERROR}}},
             "/api/openapi.json": {"get": {"summary": "本文档", "responses": {"200": JSON_OK}}},
         },
         "components": {"schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}}}},

@@ -9,7 +9,7 @@ from kb.index import load_terms
 from kb.search import MAX_QUERY_CHARS, highlight_terms, mark_spans, parse, related_terms, render_marks
 from kb.web import basket, searcher
 from kb.web.views import (PAGE_SIZE, PARAM_LABELS, facet_blocks, group_by_document, request_filters,
-                          request_page, state_url)
+                          request_page, search_filters, state_url)
 
 pages = Blueprint("pages", __name__)
 
@@ -26,9 +26,10 @@ def search_page():
     if not q and not filters:
         return render_template("search.html", **context, result=None)
     s = searcher()
-    result = s.search(q, limit=PAGE_SIZE, page=page, filters=filters, facets=True)
-    context.update(result=result, groups=group_by_document(result.hits),
-                   facets=facet_blocks(result.facets, filters),
+    result = s.search(q, limit=PAGE_SIZE, page=page, filters=search_filters(filters), facets=True)
+    names = {m.model_id: m.name for m in s.catalogue.models}
+    context.update(result=result, groups=group_by_document(result.hits), model_names=names,
+                   facets=facet_blocks(result.facets, filters, names),
                    pages=max(1, -(-result.total // PAGE_SIZE)) if result.total else 0,
                    in_basket={i["passage_id"] for i in store.items(basket_id)})
     if not result.error:
@@ -71,3 +72,38 @@ def basket_page():
 def help_page():
     store, basket_id = basket()
     return render_template("help.html", basket_count=len(store.items(basket_id)))
+
+
+@pages.get("/models")
+def models_page():
+    catalogue = searcher().catalogue
+    store, basket_id = basket()
+    return render_template("models.html", models=catalogue.models, basket_count=len(store.items(basket_id)))
+
+
+@pages.get("/models/compare")
+def compare_page():
+    s = searcher()
+    ids = [i for i in request.args.getlist("id") if i][:4]
+    chosen = [s.catalogue.get(i) for i in ids]
+    if any(m is None for m in chosen):
+        abort(404)
+    store, basket_id = basket()
+    return render_template("compare.html", models=chosen, all_models=s.catalogue.models,
+                           basket_count=len(store.items(basket_id)))
+
+
+@pages.get("/models/<model_id>")
+def model_page(model_id: str):
+    s = searcher()
+    model = s.catalogue.get(model_id)
+    if model is None:
+        abort(404)
+    mentions = [p for p in (s.passage(pid) for pid in model.mentions) if p]
+    terms = {model.key.lower()} | {a.strip("“”").lower() for a in model.aliases}
+    for p in mentions:
+        p["html"] = Markup(render_marks(p["text"], mark_spans(p["text"], highlight_terms(parse(model.key)) | terms)))
+    store, basket_id = basket()
+    return render_template("model.html", model=model, mentions=mentions, related=s.catalogue.related(model),
+                           in_basket={i["passage_id"] for i in store.items(basket_id)},
+                           basket_count=len(store.items(basket_id)))

@@ -7,18 +7,23 @@ from urllib.parse import urlencode
 
 from flask import request
 
-FILTER_PARAMS = ("place", "level", "year", "type")
+FILTER_PARAMS = ("place", "level", "year", "type", "model")
 FACET_LABELS = {"province": "省份", "city": "城市", "district": "区县", "level": "层级",
-                "year": "年份", "type": "类型"}
-PARAM_LABELS = {"place": "地区", "level": "层级", "year": "年份", "type": "类型"}
+                "year": "年份", "type": "类型", "models": "模式"}
+PARAM_LABELS = {"place": "地区", "level": "层级", "year": "年份", "type": "类型", "model": "模式"}
 FACET_PARAM = {"province": "place", "city": "place", "district": "place", "level": "level",
-               "year": "year", "type": "type"}
+               "year": "year", "type": "type", "models": "model"}
 PAGE_SIZE = 20
 
 
 def request_filters() -> dict[str, list[str]]:
+    """Facet filters from the URL (the model facet filters the index field `models`)."""
     return {name: [v.strip()[:50] for v in request.args.getlist(name) if v.strip()]
             for name in FILTER_PARAMS if request.args.getlist(name)}
+
+
+def search_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {("models" if name == "model" else name): values for name, values in filters.items()}
 
 
 def request_page() -> int:
@@ -57,8 +62,10 @@ def group_by_document(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(groups.values())
 
 
-def facet_blocks(facets: dict[str, list[tuple[Any, int]]], filters: dict[str, list[str]]) -> list[dict]:
+def facet_blocks(facets: dict[str, list[tuple[Any, int]]], filters: dict[str, list[str]],
+                 model_names: dict[str, str] | None = None) -> list[dict]:
     """Facets to show: province always; city and district once a place is chosen (drill-down)."""
+    model_names = model_names or {}
     blocks = []
     place_chosen = bool(filters.get("place"))
     for name, values in facets.items():
@@ -66,7 +73,8 @@ def facet_blocks(facets: dict[str, list[tuple[Any, int]]], filters: dict[str, li
             continue
         param = FACET_PARAM[name]
         active = set(filters.get(param, []))
-        items = [{"value": str(v), "count": c, "active": str(v) in active} for v, c in values]
+        items = [{"value": str(v), "label": model_names.get(str(v), str(v)), "count": c,
+                  "active": str(v) in active} for v, c in values if name != "models" or str(v) in model_names]
         if name in ("city", "district"):
             items = [i for i in items if not i["active"] and i["value"] not in active]
             if len(items) < 1:
