@@ -13,14 +13,19 @@ from typing import Callable, Iterator
 
 from kb.documents import Document, apply_metadata, guess_title, split_collection
 from kb.normalize import normalize
-from kb.readers import jsonl, txt
+from kb.metadata import guess
+from kb.readers import docx, html, jsonl, pdf, txt
 
 
 class ReadError(Exception):
     """A file that cannot be read; the message is one line for the user."""
 
 
-READERS: dict[str, Callable[[Path], str]] = {".txt": txt.read, ".md": txt.read, ".text": txt.read}
+READERS: dict[str, Callable[[Path], str]] = {
+    ".txt": txt.read, ".md": txt.read, ".text": txt.read, ".docx": docx.read, ".pdf": pdf.read,
+    ".html": html.read, ".htm": html.read,
+}
+PLACE_KEYS = ("province", "city", "district", "street", "community", "level")
 RECORD_SUFFIXES = (".jsonl", ".jsonl.gz")
 
 
@@ -79,6 +84,19 @@ def read_path(path: Path) -> Iterator[Document]:
     except (UnicodeError, ValueError, OSError) as exc:
         raise ReadError(f"{path}: {exc}") from exc
     try:
-        yield from make_documents(path.stem, path.name, text, sidecar(path))
+        meta = sidecar(path)
+        yield from make_documents(path.stem, path.name, text, with_guesses(text, meta, path))
     except ValueError as exc:
         raise ReadError(f"{path}: {exc}") from exc
+
+
+def with_guesses(text: str, meta: dict, path: Path) -> dict:
+    """Metadata guessed from the text, overridden by the sidecar (a place as a whole)."""
+    if meta.get("documents"):
+        return meta
+    clean = normalize(text)
+    first_heading = docx.title(path) if path.suffix.lower() == ".docx" else ""
+    guessed = guess(clean, normalize(first_heading) or guess_title(clean))
+    if any(meta.get(k) for k in PLACE_KEYS):
+        guessed = {k: v for k, v in guessed.items() if k not in PLACE_KEYS}
+    return {**guessed, **{k: v for k, v in meta.items() if v not in (None, "")}}
