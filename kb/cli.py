@@ -10,7 +10,7 @@ import click
 
 from kb import evaluate as ev
 from kb.documents import Document
-from kb.index import IndexMissing, build, default_index_dir
+from kb.index import IndexBusy, IndexMissing, build, default_index_dir
 from kb.readers import ReadError, read_path, supported
 
 SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -52,7 +52,7 @@ def read_all(files: list[Path], problems: list[str]) -> list[Document]:
     from tqdm import tqdm
 
     docs: list[Document] = []
-    bar = tqdm(files, desc="读取 / reading", unit="file", disable=len(files) < 20 or None,
+    bar = tqdm(files, desc="读取 / reading", unit="file", disable=len(files) < 20,
                file=sys.stderr)
     for path in bar:
         try:
@@ -69,8 +69,9 @@ def main() -> None:
 
 @main.command("index")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="从头重建（kb index 总是从头重建）/ rebuild from scratch (always)")
 @index_option
-def index_cmd(paths: tuple[Path, ...], index_dir: Path | None) -> None:
+def index_cmd(paths: tuple[Path, ...], rebuild: bool, index_dir: Path | None) -> None:
     """从文件、文件夹或 .jsonl(.gz) 重建索引 / build the index from files, folders, JSONL records."""
     from tqdm import tqdm
 
@@ -83,8 +84,11 @@ def index_cmd(paths: tuple[Path, ...], index_dir: Path | None) -> None:
     if not docs:
         fail("没有可索引的文档 / nothing to index")
     bar = tqdm(total=len(docs), desc="索引 / indexing", unit="doc", file=sys.stderr,
-               disable=len(docs) < 50 or None)
-    passages = build(target, docs, on_doc=lambda _d: bar.update())
+               disable=len(docs) < 50)
+    try:
+        passages = build(target, docs, on_doc=lambda _d: bar.update())
+    except IndexBusy as exc:
+        fail(str(exc))
     bar.close()
     click.echo(f"已索引 / indexed: {len(docs)} 篇文档 documents, {passages} 个段落 passages, "
                f"{len(files) - len({p.split(':')[0] for p in problems})} 个文件 files → {target} "
@@ -92,6 +96,62 @@ def index_cmd(paths: tuple[Path, ...], index_dir: Path | None) -> None:
     if problems:
         click.echo(f"失败 / failed: {len(problems)}", err=True)
         sys.exit(1)
+
+
+@main.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--wait", default=60.0, show_default=True, help="等待另一个写入结束的秒数 / seconds to wait for another writer")
+@index_option
+def add_cmd(paths: tuple[Path, ...], wait: float, index_dir: Path | None) -> None:
+    """增量加入文件或文件夹（递归）/ add files or folders (recursively) to the index."""
+    from tqdm import tqdm
+
+    from kb import ingest
+
+    target = resolve_index(index_dir)
+    files, problems = expand_paths(list(paths))
+    docs: list[Document] = []
+    for path in tqdm(files, desc="读取 / reading", unit="file", file=sys.stderr,
+                     disable=len(files) < 20):
+        try:
+            docs.extend(read_path(path))
+        except ReadError as exc:
+            problems.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 — one bad file must not stop the batch
+            problems.append(f"{path}: 无法读取 / unreadable ({type(exc).__name__}: {exc})".split("\n")[0])
+    for problem in problems:
+        click.echo(f"失败 / failed: {problem}", err=True)
+    try:
+        outcome = ingest.add(target, docs, lock_timeout=wait) if docs else ingest.Outcome()
+    except IndexBusy as exc:
+        fail(str(exc))
+    for new, kept in outcome.duplicates:
+        click.echo(f"近似重复 / near-duplicate: {new} ≈ {kept}，保留 / kept {kept}")
+    rows = [("新增 / added", len(outcome.added)), ("替换 / replaced", len(outcome.replaced)),
+            ("未变 / unchanged", len(outcome.unchanged)), ("近似重复 / duplicates", len(outcome.duplicates)),
+            ("失败 / failed", len(problems)), ("段落 / passages written", outcome.passages)]
+    click.echo("汇总 / summary")
+    for label, value in rows:
+        click.echo(f"  {label:<28}{value:>8}")
+    if problems:
+        sys.exit(1)
+
+
+@main.command("remove")
+@click.argument("refs", nargs=-1, required=True)
+@click.option("--wait", default=60.0, show_default=True)
+@index_option
+def remove_cmd(refs: tuple[str, ...], wait: float, index_dir: Path | None) -> None:
+    """按文档编号、来源文件名或路径删除 / remove documents by id, source file or path."""
+    from kb import ingest
+
+    try:
+        outcome = ingest.remove(resolve_index(index_dir), refs, lock_timeout=wait)
+    except (IndexBusy, FileNotFoundError) as exc:
+        fail(str(exc))
+    if not outcome.removed:
+        fail("没有找到要删除的文档 / nothing matched: " + " ".join(refs))
+    click.echo(f"已删除 / removed {len(outcome.removed)}: " + " ".join(outcome.removed))
 
 
 def open_searcher(index_dir: Path | None):

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from whoosh import index as windex
+from whoosh.index import LockError
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.scoring import BM25F, BaseScorer
 
@@ -32,6 +34,23 @@ FIELD_BOOSTS = {"title": 2.0, "unit": 1.5, "place": 1.0, "text": 1.0}
 
 class IndexMissing(Exception):
     """No index at the given directory."""
+
+
+class IndexBusy(Exception):
+    """Another writer holds the index lock."""
+
+
+def acquire(ix, timeout: float = 60.0):
+    """A writer (Whoosh's write lock), waiting up to ``timeout`` seconds for another to finish."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return ix.writer(limitmb=128)
+        except LockError:
+            if time.monotonic() >= deadline:
+                raise IndexBusy("索引正忙：另一个写入（kb add/remove/index）尚未结束，请稍后再试 / "
+                                "the index is busy with another writer, try again later") from None
+            time.sleep(0.2)
 
 
 def default_index_dir() -> Path:
@@ -180,7 +199,7 @@ def write_documents(ix, docs: Iterable[Document], on_doc: Callable[[Document], N
 
 
 def build(index_dir: Path | str, docs: list[Document],
-          on_doc: Callable[[Document], None] | None = None) -> int:
+          on_doc: Callable[[Document], None] | None = None, lock_timeout: float = 60.0) -> int:
     """Build a fresh index from ``docs`` and swap it in atomically; returns passages written."""
     index_dir = Path(index_dir)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -199,7 +218,16 @@ def build(index_dir: Path | str, docs: list[Document],
         ix = windex.create_in(str(staging), make_schema())
         count = write_documents(ix, docs, on_doc, models_of=models_of)
         ix.close()
-        _swap_in(staging, index_dir)
+        live = windex.open_dir(str(index_dir)) if windex.exists_in(str(index_dir)) else None
+        holder = acquire(live, lock_timeout) if live is not None else None  # no kb add mid-swap
+        try:
+            _swap_in(staging, index_dir)
+        finally:
+            if holder is not None:
+                try:
+                    holder.cancel()
+                except OSError:  # its folder was retired by the swap; the lock goes with it
+                    pass
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -371,8 +371,14 @@ def build_catalogue(docs: list[Document]) -> tuple[list[Model], dict[str, list[s
 
 
 def save(index_dir: Path, models: list[Model]) -> None:
-    path = Path(index_dir) / CATALOGUE_FILE
-    path.write_text(json.dumps([m.to_dict() for m in models], ensure_ascii=False, indent=1), encoding="utf-8")
+    """Write the catalogue atomically (a temporary file renamed over the old one)."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=index_dir, prefix=".models-")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump([m.to_dict() for m in models], handle, ensure_ascii=False, indent=1)
+    os.replace(tmp, Path(index_dir) / CATALOGUE_FILE)
 
 
 def load(index_dir: Path) -> list[Model]:

@@ -364,6 +364,9 @@ class Searcher:
         self.ix = open_index(self.index_dir)
         self._local = threading.local()
         self._catalogue: tuple[float, Catalogue] | None = None
+        self._opened_inode = self.index_dir.stat().st_ino
+        self._generation = 0
+        self._reopen_lock = threading.Lock()
 
     @property
     def catalogue(self) -> Catalogue:
@@ -379,10 +382,29 @@ class Searcher:
         current = getattr(self._local, "searcher", None)
         if current is None:
             current = self._local.searcher = self.ix.searcher(weighting=scoring())
+            self._local.generation = self._generation
         return current
 
     def refresh(self) -> None:
-        self._local.searcher = self.searcher.refresh()
+        """See the latest commit; reopen the index if `kb index` swapped in a new build."""
+        inode = self._inode()
+        if inode != self._opened_inode:
+            with self._reopen_lock:
+                if inode != self._opened_inode:
+                    self.ix = open_index(self.index_dir)
+                    self._opened_inode = inode
+                    self._generation += 1
+        if getattr(self._local, "generation", None) != self._generation:
+            self._local.searcher = self.ix.searcher(weighting=scoring())
+            self._local.generation = self._generation
+        else:
+            self._local.searcher = self.searcher.refresh()
+
+    def _inode(self) -> int:
+        try:
+            return self.index_dir.stat().st_ino
+        except OSError:
+            return self._opened_inode
 
     def close(self) -> None:
         current = getattr(self._local, "searcher", None)

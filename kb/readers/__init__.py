@@ -79,6 +79,10 @@ def read_path(path: Path) -> Iterator[Document]:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise ReadError(f"{path}: 不支持的文件类型 / unsupported file type")
+    if path.stat().st_size == 0:
+        raise ReadError(f"{path}: 空文件 / empty file")
+    if path.stat().st_size > txt.MAX_BYTES:
+        raise ReadError(f"{path}: 文件过大（超过 {txt.MAX_BYTES // 2**20} MB，可用 KB_MAX_FILE_MB 调整）/ file too large")
     try:
         text = reader(path)
     except (UnicodeError, ValueError, OSError) as exc:

@@ -8,11 +8,12 @@ line by line the same way.
 from __future__ import annotations
 
 import codecs
+import os
 from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-MAX_BYTES = 200 * 1024 * 1024
+MAX_BYTES = int(float(os.environ.get("KB_MAX_FILE_MB", "20")) * 1024 * 1024)
 PLAUSIBLE = 0.80
 CANDIDATES = ("utf-8", "gb18030", "big5")
 
@@ -93,5 +94,5 @@ def decode(data: bytes) -> str:
 
 def read(path: Path) -> str:
     if path.stat().st_size > MAX_BYTES:
-        raise ValueError(f"文件过大（>{MAX_BYTES // 2**20} MB）/ file too large")
+        raise ValueError(f"文件过大（超过 {MAX_BYTES // 2**20} MB，可用 KB_MAX_FILE_MB 调整）/ file too large")
     return decode(path.read_bytes())
