@@ -410,6 +410,13 @@ class Catalogue:
                 found.append(model)
         return sorted(found, key=lambda m: (-len(m.key), -len(m.mentions)))
 
+    def sharing(self, text: str, limit: int = 5) -> list[Model]:
+        """Models whose name shares a two-character piece with ``text`` (for empty results)."""
+        text = normalize(text or "")
+        grams = {text[i:i + 2] for i in range(len(text) - 1) if re.match(r"[\u4e00-\u9fff]{2}", text[i:i + 2])}
+        scored = [(sum(g in " ".join([m.name, *m.aliases]) for g in grams), m) for m in self.models]
+        return [m for score, m in sorted(scored, key=lambda x: -x[0]) if score > 0][:limit]
+
     def related(self, model: Model, limit: int = 5) -> list[Model]:
         """Same document first, then models sharing two-character pieces of name or parts."""
         grams = {model.name[i:i + 2] for i in range(len(model.name) - 1)}

@@ -151,6 +151,7 @@ def test_search_page_groups_facets_chips_and_pagination(client):
 def test_empty_result_page_helps(client):
     page = client.get("/?q=两楼连动").get_data(as_text=True)
     assert "没有找到" in page and "两楼联动" in page.split("您是不是要找")[1][:300]
+    assert "相关实践模式" in page and "金色纽带" in page.split("相关实践模式")[1][:600]
 
 
 def test_model_catalogue_api_and_pages(client):

@@ -35,6 +35,7 @@ def search_page():
     if not result.error:
         context["suggestions"] = s.suggestions(q) if q else []
     if not result.hits and not result.error:
+        context["related_models"] = s.catalogue.sharing(result.query.text or " ".join(result.query.phrases))
         context.update(related=related_terms(result.query.text or " ".join(result.query.phrases),
                                              load_terms(s.index_dir)))
     status = 400 if result.error else 200

@@ -1,0 +1,415 @@
+"""kb at scale, side by side with its peers, in one run on one machine.
+
+    pip install -e '.[bench]'
+    python benchmarks/run.py                # full run: corpus/ + ../shared/corpus-ext, CMRC 2018
+    python benchmarks/run.py --quick        # a smoke run on a slice (minutes, not half an hour)
+
+Measures index build (wall time, characters/s, ratio to raw jieba.lcut, peak RSS, size on disk),
+query latency (Python API, and HTTP against `kb serve` with 1/8/32 clients on 127.0.0.1),
+the same corpus and queries on the peers (the toy Whoosh + jieba ChineseAnalyzer, tantivy over
+jieba tokens, bm25s), retrieval quality on CMRC 2018 (MRR@10, Recall@10) and the dev set with the
+distractor corpus indexed. Prints the tables and writes benchmarks/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+OUT = ROOT / "benchmarks" / "out"
+sys.path.insert(0, str(ROOT))
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "max": ordered[-1] * 1000}
+
+
+def timed(fn, queries):
+    samples, results = [], []
+    for q in queries:
+        began = time.perf_counter()
+        results.append(fn(q))
+        samples.append(time.perf_counter() - began)
+    return samples, results
+
+
+def du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+# ------------------------------------------------------------------ corpus and queries
+
+def load_passages(quick: bool):
+    from kb.cli import expand_paths, read_all
+
+    paths = [ROOT / "corpus"] + ([] if quick else [SHARED / "corpus-ext"])
+    files, problems = expand_paths(paths)
+    docs = read_all(files, problems)
+    if quick:  # a slice of the laws keeps the smoke run short
+        from kb.readers import jsonl, make_documents, ReadError
+
+        docs += [d for i, d in enumerate(jsonl.read(SHARED / "corpus-ext" / "laws.jsonl.gz", make_documents, ReadError))
+                 if i < 150]
+    passages = [(p.passage_id, d.source, p.text) for d in docs for p in d.passages]
+    return docs, passages
+
+
+def sample_queries(docs, passages, n: int = 1000) -> list[str]:
+    """Half titles (their first words), half runs of 2–3 words from random passages."""
+    import jieba
+
+    rng = random.Random(42)
+    titles = [d.title for d in docs if d.title]
+    out = [re.sub(r"[《》“”（）()]", "", t)[:12] for t in rng.sample(titles, min(n // 2, len(titles)))]
+    while len(out) < n:
+        words = [w for w in jieba.lcut(rng.choice(passages)[2][:120]) if len(w) >= 2 and re.search(r"[\u4e00-\u9fff]", w)]
+        if len(words) >= 3:
+            start = rng.randrange(len(words) - 2)
+            out.append(" ".join(words[start:start + rng.choice((2, 3))]))
+    return out
+
+
+def dev_queries() -> list[str]:
+    return [json.loads(l)["query"] for l in (SHARED / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+
+
+# ------------------------------------------------------------------ peers
+
+class ToyWhoosh:
+    """What everyone builds first: jieba's ChineseAnalyzer in a plain Whoosh index."""
+
+    name = "toy Whoosh + jieba ChineseAnalyzer"
+
+    def build(self, passages, folder: Path):
+        from jieba.analyse import ChineseAnalyzer
+        from whoosh import index
+        from whoosh.fields import ID, TEXT, Schema
+
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        ix = index.create_in(str(folder), Schema(pid=ID(stored=True), source=ID(stored=True),
+                                                 text=TEXT(analyzer=ChineseAnalyzer())))
+        with ix.writer(limitmb=256) as writer:
+            for pid, source, text in passages:
+                writer.add_document(pid=pid, source=source, text=text)
+        self.ix = ix
+        self.searcher = ix.searcher()
+        from whoosh.qparser import OrGroup, QueryParser
+
+        self.parser = QueryParser("text", ix.schema, group=OrGroup)
+
+    def search(self, q: str, k: int = 10):
+        return [(r["pid"], r["source"]) for r in self.searcher.search(self.parser.parse(q), limit=k)]
+
+
+class Tantivy:
+    name = "tantivy over jieba tokens"
+
+    def build(self, passages, folder: Path):
+        import jieba
+        import tantivy
+
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field("pid", stored=True, tokenizer_name="raw")
+        builder.add_text_field("source", stored=True, tokenizer_name="raw")
+        builder.add_text_field("body", stored=False, tokenizer_name="whitespace")
+        self.schema = builder.build()
+        self.index = tantivy.Index(self.schema, path=str(folder))
+        writer = self.index.writer(heap_size=256_000_000, num_threads=2)
+        for pid, source, text in passages:
+            writer.add_document(tantivy.Document(pid=pid, source=source, body=" ".join(jieba.lcut(text))))
+        writer.commit()
+        writer.wait_merging_threads()
+        self.index.reload()
+        self.searcher = self.index.searcher()
+
+    def search(self, q: str, k: int = 10):
+        import jieba
+
+        words = [w for w in jieba.lcut(q) if w.strip() and not re.fullmatch(r"[\W_]+", w)]
+        if not words:
+            return []
+        query = self.index.parse_query(" OR ".join('"%s"' % w.replace('"', "") for w in words), ["body"])
+        hits = self.searcher.search(query, k).hits
+        return [(self.searcher.doc(a)["pid"][0], self.searcher.doc(a)["source"][0]) for _, a in hits]
+
+
+class BM25S:
+    name = "bm25s over jieba tokens"
+
+    def build(self, passages, folder: Path):
+        import bm25s
+        import jieba
+
+        self.meta = [(pid, source) for pid, source, _ in passages]
+        tokens = [jieba.lcut(text) for _, _, text in passages]
+        self.retriever = bm25s.BM25()
+        self.retriever.index(tokens, show_progress=False)
+
+    def search(self, q: str, k: int = 10):
+        import jieba
+
+        words = [w for w in jieba.lcut(q) if w.strip()]
+        if not words:
+            return []
+        docs, _ = self.retriever.retrieve([words], k=min(k, len(self.meta)), show_progress=False)
+        return [self.meta[i] for i in docs[0]]
+
+
+class Kb:
+    name = "kb"
+
+    def build(self, passages=None, folder: Path = None, docs=None):
+        from kb.index import build
+
+        build(folder, docs)
+        from kb.search import Searcher
+
+        self.searcher = Searcher(folder)
+
+    def search(self, q: str, k: int = 10):
+        return [(h["passage_id"], h["source"]) for h in self.searcher.search(q, limit=k).hits]
+
+
+# ------------------------------------------------------------------ measurements
+
+def build_kb_subprocess(paths: list[Path], folder: Path) -> dict:
+    """`kb index` in a subprocess: wall time and the peak RSS of it and its workers."""
+    shutil.rmtree(folder, ignore_errors=True)
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "kb.cli", "index", *map(str, paths), "--index", str(folder)],
+                          cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"wall": wall, "peak_rss_mb": rss, "size_mb": du(folder) / 2**20}
+
+
+def jieba_throughput(passages) -> float:
+    import jieba
+
+    jieba.initialize()
+    chars = sum(len(t) for _, _, t in passages)
+    began = time.perf_counter()
+    for _, _, text in passages:
+        jieba.lcut(text)
+    return chars / (time.perf_counter() - began)
+
+
+def http_latency(index_dir: Path, queries: list[str], clients: int, requests: int) -> dict:
+    """`kb serve` on a free port; `clients` threads share `requests` bounded GETs on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "KB_BASKET_DB": str(OUT / "bench-basket.sqlite")}
+    server = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--port", str(port), "--threads", "32",
+                               "--index", str(index_dir)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    cold_began = time.perf_counter()
+    while True:
+        try:
+            urllib.request.urlopen(base + "/api/search?q=" + urllib.parse.quote("党建"), timeout=5)
+            break
+        except OSError:
+            if time.perf_counter() - cold_began > 120:
+                server.kill()
+                raise SystemExit("kb serve did not start")
+            time.sleep(0.1)
+    cold = time.perf_counter() - cold_began
+    samples, errors, lock = [], 0, threading.Lock()
+    todo = iter(range(requests))
+
+    def worker():
+        nonlocal errors
+        for i in todo:
+            url = base + "/api/search?limit=10&q=" + urllib.parse.quote(queries[i % len(queries)])
+            began = time.perf_counter()
+            try:
+                urllib.request.urlopen(url, timeout=30).read()
+                ok = True
+            except OSError:
+                ok = False
+            with lock:
+                samples.append(time.perf_counter() - began)
+                errors += not ok
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - began
+    rss = 0.0
+    try:
+        import psutil
+
+        rss = psutil.Process(server.pid).memory_info().rss / 2**20
+    except Exception:  # noqa: BLE001
+        pass
+    server.terminate()
+    server.wait(timeout=30)
+    return {**percentiles(samples), "qps": len(samples) / wall, "errors": errors, "server_rss_mb": rss,
+            "cold_start_s": cold}
+
+
+def cmrc(engines: list, quick: bool) -> dict[str, dict]:
+    """MRR@10 and Recall@10 over CMRC 2018 (dev) for every engine."""
+    folder = SHARED / "bench" / "cmrc2018"
+    records = [json.loads(l) for l in (folder / "cmrc2018_dev_passages.jsonl").read_text(encoding="utf-8").splitlines()]
+    queries = [l.split("\t", 1) for l in (folder / "cmrc2018_dev_queries.tsv").read_text(encoding="utf-8").splitlines() if l.strip()]
+    qrels = {l.split("\t")[0]: l.split("\t")[2] for l in (folder / "cmrc2018_dev_qrels.tsv").read_text(encoding="utf-8").splitlines() if l.strip()}
+    if quick:
+        queries = queries[:300]
+    from kb.readers import ReadError, jsonl, make_documents
+
+    tmp = OUT / "cmrc.jsonl"
+    tmp.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    docs = list(jsonl.read(tmp, make_documents, ReadError))
+    passages = [(p.passage_id, d.source, p.text) for d in docs for p in d.passages]
+    out = {}
+    for engine in engines:
+        if isinstance(engine, Kb):
+            engine.build(folder=OUT / "cmrc-kb", docs=docs)
+        else:
+            engine.build(passages, OUT / f"cmrc-{engine.__class__.__name__}")
+        mrr = recall = 0.0
+        for qid, question in queries:
+            sources = []
+            for _, source in engine.search(question, 30):
+                if source not in sources:
+                    sources.append(source)
+            sources = sources[:10]
+            if qrels.get(qid) in sources:
+                mrr += 1 / (sources.index(qrels[qid]) + 1)
+                recall += 1
+        out[engine.name] = {"mrr@10": mrr / len(queries), "recall@10": recall / len(queries), "queries": len(queries)}
+        print(f"  CMRC {engine.name}: {out[engine.name]}", flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--requests", type=int, default=300, help="HTTP requests per concurrency level")
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    report: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "quick": args.quick,
+                    "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                    "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                             text=True).stdout.strip()}
+    print("loading corpus …", flush=True)
+    docs, passages = load_passages(args.quick)
+    chars = sum(len(t) for _, _, t in passages)
+    report["corpus"] = {"documents": len(docs), "passages": len(passages), "chars": chars}
+    print(report["corpus"], flush=True)
+    jieba_cps = jieba_throughput(passages)
+    print(f"raw jieba.lcut: {jieba_cps:,.0f} chars/s", flush=True)
+
+    kb_dir = OUT / "kb-index"
+    if args.quick:
+        began = time.perf_counter()
+        Kb().build(folder=kb_dir, docs=docs)
+        built = {"wall": time.perf_counter() - began, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                 "size_mb": du(kb_dir) / 2**20}
+    else:
+        built = build_kb_subprocess([ROOT / "corpus", SHARED / "corpus-ext"], kb_dir)
+    built["chars_per_s"] = chars / built["wall"]
+    built["ratio_to_jieba"] = built["chars_per_s"] / jieba_cps
+    report["build"] = {"kb": built}
+    print("kb build:", built, flush=True)
+
+    queries = dev_queries() + sample_queries(docs, passages, 1000 if not args.quick else 200)
+    from kb.search import Searcher
+
+    kb_searcher = Searcher(kb_dir)
+    kb_searcher.search("党建")
+    samples, _ = timed(lambda q: kb_searcher.search(q, limit=10), queries)
+    report["latency"] = {"kb (Python API)": percentiles(samples)}
+    print("kb latency:", report["latency"]["kb (Python API)"], flush=True)
+
+    peers = [ToyWhoosh(), Tantivy(), BM25S()]
+    for peer in peers:
+        began = time.perf_counter()
+        peer.build(passages, OUT / f"peer-{peer.__class__.__name__}")
+        wall = time.perf_counter() - began
+        report["build"][peer.name] = {"wall": wall, "chars_per_s": chars / wall, "ratio_to_jieba": chars / wall / jieba_cps}
+        samples, _ = timed(lambda q: peer.search(q), queries)
+        report["latency"][peer.name] = percentiles(samples)
+        print(peer.name, report["build"][peer.name], report["latency"][peer.name], flush=True)
+        peer.searcher = None
+
+    report["http"] = {}
+    for clients in (1, 8, 32):
+        report["http"][clients] = http_latency(kb_dir, queries, clients, args.requests)
+        print(f"http {clients} clients:", report["http"][clients], flush=True)
+
+    from kb import evaluate as ev
+
+    judged = ev.load_judgments(SHARED / "eval" / "dev.jsonl")
+    run = [(j, [{"source": h["source"], "text": h["passage"]} for h in kb_searcher.search(j.query, limit=10).hits])
+           for j in judged]
+    report["dev_with_distractors"] = ev.evaluate(run)
+    print("dev with distractors:", report["dev_with_distractors"], flush=True)
+
+    report["cmrc"] = cmrc([Kb(), ToyWhoosh(), Tantivy(), BM25S()], args.quick)
+    (OUT / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_results(report)
+
+
+def write_results(report: dict) -> None:
+    lines = [f"## Run of {report['date']} — commit {report['commit']} — {report['machine']}" + (" — QUICK" if report["quick"] else ""),
+             "", "Command: `python benchmarks/run.py" + (" --quick" if report["quick"] else "") + "`", "",
+             f"Corpus: {report['corpus']['documents']:,} documents, {report['corpus']['passages']:,} passages, "
+             f"{report['corpus']['chars']:,} characters.", "",
+             "| index build | wall s | chars/s | × raw jieba.lcut | peak RSS MB | size MB |", "|---|---|---|---|---|---|"]
+    for name, b in report["build"].items():
+        lines.append(f"| {name} | {b['wall']:.0f} | {b['chars_per_s']:,.0f} | {b['ratio_to_jieba']:.2f} | "
+                     f"{b.get('peak_rss_mb', 0):.0f} | {b.get('size_mb', 0):.0f} |")
+    lines += ["", "| query latency (ms, dev + sampled queries) | p50 | p95 | p99 | max |", "|---|---|---|---|---|"]
+    for name, p in report["latency"].items():
+        lines.append(f"| {name} | {p['p50']:.1f} | {p['p95']:.1f} | {p['p99']:.1f} | {p['max']:.0f} |")
+    lines += ["", "| HTTP `kb serve` | p50 ms | p95 ms | p99 ms | req/s | errors | server RSS MB | cold start s |",
+              "|---|---|---|---|---|---|---|---|"]
+    for clients, h in report["http"].items():
+        lines.append(f"| {clients} clients | {h['p50']:.0f} | {h['p95']:.0f} | {h['p99']:.0f} | {h['qps']:.1f} | "
+                     f"{h['errors']} | {h['server_rss_mb']:.0f} | {h['cold_start_s']:.1f} |")
+    d = report["dev_with_distractors"]
+    lines += ["", f"Dev set with the distractor corpus indexed: ndcg@10={d['ndcg@10']:.4f} recall@10={d['recall@10']:.4f} "
+              f"hit@1={d['hit@1']:.4f} hit@5={d['hit@5']:.4f}", "",
+              "| CMRC 2018 (dev) | MRR@10 | Recall@10 | questions |", "|---|---|---|---|"]
+    for name, c in report["cmrc"].items():
+        lines.append(f"| {name} | {c['mrr@10']:.3f} | {c['recall@10']:.3f} | {c['queries']} |")
+    results = ROOT / "benchmarks" / "RESULTS.md"
+    head = "# Benchmark results\n\nTables written by `benchmarks/run.py`; newest run first.\n\n"
+    old = results.read_text(encoding="utf-8").split("\n", 4)[-1] if results.exists() else ""
+    old = old[old.find("## Run"):] if "## Run" in old else ""
+    results.write_text(head + "\n".join(lines) + "\n\n" + old, encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
