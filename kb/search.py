@@ -446,7 +446,9 @@ class Searcher:
         terms = highlight_terms(parsed)
         hits = [hit_from_stored(r.fields(), score, terms)
                 for score, r in ranked[(page - 1) * limit: page * limit]]
-        found = SearchResult(parsed, hits, len(results), 0.0)
+        # an exact count re-runs an OR query over every match: estimate unless it is already known
+        total = len(results) if results.has_exact_length() else results.estimated_length()
+        found = SearchResult(parsed, hits, max(total, len(ranked)), 0.0)
         named = " ".join([parsed.text, *parsed.phrases]).strip()
         found.models = self.catalogue.named_in(named)[:3] if named else []
         if facets:
