@@ -134,7 +134,7 @@ def test_pdf_text_scan_truncated_and_encrypted(tmp_path, index):
     out = kb("add", good, scan, truncated, locked, "--index", index)
     assert out.returncode == 1
     errors = [line for line in out.stderr.splitlines() if line.startswith("失败")]
-    assert len(errors) == 3
+    assert len(errors) == 3 and len(out.stderr.strip().splitlines()) == 3  # nothing but one line each
     assert any("扫描件.pdf" in e and "无可提取文本（可能是扫描件）" in e for e in errors)
     assert any("truncated.pdf" in e for e in errors) and any("locked.pdf" in e and "加密" in e for e in errors)
     hit = search(index, "红色物业 老旧小区")[0]
@@ -170,6 +170,7 @@ def test_bad_input_one_line_each_rest_indexed(tmp_path, index):
     errors = [line for line in out.stderr.splitlines() if line.startswith("失败")]
     for name in ("binary.txt", "empty.txt", "corrupt.docx", "huge.txt", "missing.txt"):
         assert sum(name in e for e in errors) == 1, (name, errors)
+    assert len(out.stderr.strip().splitlines()) == 5
     assert "汇总 / summary" in out.stdout and "新增 / added" in out.stdout
     assert search(index, "在职党员回小区报到")[0]["source"] == "good.txt"
     assert search(index, "1+4Z+3N")[0]["source"].startswith("000_")  # what was there is intact

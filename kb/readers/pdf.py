@@ -1,7 +1,10 @@
 """Text PDFs through pypdf. A PDF without a text layer (a scan) is reported, not indexed empty."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+logging.getLogger("pypdf").setLevel(logging.CRITICAL)  # its warnings would break "one line per file"
 
 NO_TEXT = "无可提取文本（可能是扫描件）/ no extractable text (probably a scan)"
 
