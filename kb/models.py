@@ -123,11 +123,10 @@ def candidates(text: str) -> list[Candidate]:
         if not valid_core(core) or CHAIN_SPLIT.search(core):
             continue
         name = f"“{core}”{m.group(2)}"
-        aliases = [f"“{q}”" for q in quotes[:-1] if valid_core(q)]
-        if len(quotes) > 1 and len(quotes[0]) >= 3 and not m.group(2).startswith(("区域", "党建")):
-            aliases = [f"“{quotes[0]}”{m.group(2)}"] if quotes[0] != core else []
-        if len(quotes) > 1 and "、" in quotes[0]:
-            aliases = [f"“{quotes[0]}”"]
+        aliases = []
+        if len(quotes) > 1 and valid_core(quotes[0]) and quotes[0] != core:
+            # “兼职副书记”“兼职委员”制度: two names of one system; “两楼联动、两头延伸”“金色纽带”…: a slogan
+            aliases = [f"“{quotes[0]}”"] if "、" in quotes[0] else [f"“{quotes[0]}”{m.group(2)}"]
         found.append(Candidate(name, m.start(), m.end(), "quoted+suffix", aliases))
         before = text[max(0, m.start() - 24):m.start()]
         pair = re.search(r"“([^“”\n]{2,20})”、$", before)  # “双报到”、“双报告”制度
