@@ -20,7 +20,6 @@ import random
 import re
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import threading

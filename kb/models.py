@@ -285,7 +285,6 @@ def extract(doc: Document) -> list[Model]:
     text = doc.text
     chained = chain_into_models(text)
     models: dict[str, Model] = {}
-    meta = doc.metadata()
     for cand in candidates(text):
         name = canonical_name(cand.name)
         key = key_of(name)

@@ -25,7 +25,7 @@ from whoosh import sorting
 
 from kb import segment
 from kb.analysis import KbAnalyzer, phrase_parts, query_words
-from kb.index import FIELD_BOOSTS, open_index, scoring
+from kb.index import open_index, scoring
 from kb.models import CATALOGUE_FILE, Catalogue
 from kb.normalize import DATA_DIR, normalize
 

@@ -1,6 +1,5 @@
 """The real thing: `kb serve` in a subprocess, driven over HTTP and by headless Chromium
 (Debian's /usr/bin/chromium through Playwright). A browser that cannot start fails the test."""
-import io
 import json
 import os
 import shutil

@@ -20,7 +20,8 @@ def search_page():
     filters = request_filters()
     page = request_page()
     store, basket_id = basket()
-    context = {"q": q, "filters": filters, "page": page, "basket_count": len(store.items(basket_id)),
+    collected = {i["passage_id"] for i in store.items(basket_id)}
+    context = {"q": q, "filters": filters, "page": page, "basket_count": len(collected),
                "max_query": MAX_QUERY_CHARS, "param_labels": PARAM_LABELS,
                "url": lambda **change: state_url("/", q, filters, **change)}
     if not q and not filters:
@@ -31,7 +32,7 @@ def search_page():
     context.update(result=result, groups=group_by_document(result.hits), model_names=names,
                    facets=facet_blocks(result.facets, filters, names),
                    pages=max(1, -(-result.total // PAGE_SIZE)) if result.total else 0,
-                   in_basket={i["passage_id"] for i in store.items(basket_id)})
+                   in_basket=collected)
     if not result.error:
         context["suggestions"] = s.suggestions(q) if q else []
     if not result.hits and not result.error:
@@ -53,9 +54,9 @@ def document_page(doc_id: str):
         spans = mark_spans(p["text"], terms) if terms else []
         p["html"] = Markup(render_marks(p["text"], spans))
     store, basket_id = basket()
+    collected = {i["passage_id"] for i in store.items(basket_id)}
     return render_template("doc.html", doc=passages[0], passages=passages, q=q,
-                           in_basket={i["passage_id"] for i in store.items(basket_id)},
-                           basket_count=len(store.items(basket_id)))
+                           in_basket=collected, basket_count=len(collected))
 
 
 @pages.get("/basket")
@@ -105,6 +106,6 @@ def model_page(model_id: str):
     for p in mentions:
         p["html"] = Markup(render_marks(p["text"], mark_spans(p["text"], highlight_terms(parse(model.key)) | terms)))
     store, basket_id = basket()
+    collected = {i["passage_id"] for i in store.items(basket_id)}
     return render_template("model.html", model=model, mentions=mentions, related=s.catalogue.related(model),
-                           in_basket={i["passage_id"] for i in store.items(basket_id)},
-                           basket_count=len(store.items(basket_id)))
+                           in_basket=collected, basket_count=len(collected))
