@@ -18,9 +18,8 @@ from typing import Callable, Iterable, Iterator
 from whoosh import index as windex
 from whoosh.index import LockError
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.scoring import BM25F, BaseScorer
 
-from kb import models, segment
+from kb import models, postings, segment
 from kb.analysis import KbAnalyzer
 from kb.documents import Document
 from kb.normalize import DATA_DIR
@@ -90,58 +89,6 @@ def type_weights() -> dict[str, float]:
     return weights
 
 
-class PriorScorer(BaseScorer):
-    """Multiplies a term scorer by a per-document weight (all weights ≤ 1, so the inner
-    scorer's quality bounds stay valid upper bounds)."""
-
-    def __init__(self, inner: BaseScorer, weights: list[float]):
-        self.inner, self.weights = inner, weights
-
-    def supports_block_quality(self):
-        return self.inner.supports_block_quality()
-
-    def max_quality(self):
-        return self.inner.max_quality()
-
-    def block_quality(self, matcher):
-        return self.inner.block_quality(matcher)
-
-    def score(self, matcher):
-        return self.inner.score(matcher) * self.weights[matcher.id()]
-
-
-class TypePriorBM25F(BM25F):
-    """BM25F whose scores are weighted by the passage's document type (see type_weights)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._cache: dict[int, list[float]] = {}
-
-    def _weights(self, reader) -> list[float] | None:
-        key = id(reader)
-        if key not in self._cache:
-            table = type_weights()
-            default = table.get("*", 1.0)
-            if reader.has_column("type"):
-                column = reader.column_reader("type")
-                values = (column[n] for n in range(reader.doc_count_all()))
-            else:  # an index from before `type` had a column: read the stored fields once
-                values = (fields.get("type") for fields in reader.iter_docs() for fields in [fields[1]])
-            self._cache[key] = [table.get(value, default) if value else default for value in values]
-        return self._cache[key]
-
-    def scorer(self, searcher, fieldname, text, qf=1):
-        inner = super().scorer(searcher, fieldname, text, qf=qf)
-        weights = self._weights(searcher.reader())
-        if weights is None or all(w == 1.0 for w in set(weights)):
-            return inner
-        return PriorScorer(inner, weights)
-
-
-def scoring() -> BM25F:
-    return TypePriorBM25F(B=0.75, K1=1.2)
-
-
 def load_terms(index_dir: Path) -> list[str]:
     path = Path(index_dir) / TERMS_FILE
     if not path.exists():
@@ -195,6 +142,7 @@ def write_documents(ix, docs: Iterable[Document], on_doc: Callable[[Document], N
                 count += 1
             if on_doc:
                 on_doc(doc)
+    postings.update(Path(ix.storage.folder), ix)
     return count
 
 

@@ -21,7 +21,7 @@ __all__ = ["IndexBusy", "Outcome", "add", "remove"]
 
 from whoosh import index as windex
 
-from kb import models, segment
+from kb import models, postings, segment
 from kb.documents import Document
 from kb.index import (TERMS_FILE, IndexBusy, acquire, load_terms, make_schema, passage_records,
                       prepare_segmenter)
@@ -144,6 +144,7 @@ def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
         except BaseException:
             writer.cancel()
             raise
+        postings.update(index_dir, ix)
     ix.close()
     return outcome
 
@@ -179,6 +180,7 @@ def remove(index_dir: Path, refs: Iterable[str], lock_timeout: float = 60.0) -> 
     except BaseException:
         writer.cancel()
         raise
+    postings.update(index_dir, ix)
     if outcome.removed:
         kept = [m for m in models.load(index_dir) if m.doc_id not in outcome.removed]
         models.save(index_dir, kept)

@@ -392,6 +392,7 @@ class Catalogue:
     def __init__(self, index_dir: Path):
         self.models = load(index_dir)
         self.by_id = {m.model_id: m for m in self.models}
+        self.keys = [(m, [k for k in {m.key, *map(key_of, m.aliases)} if len(k) >= 2]) for m in self.models]
 
     def get(self, model_id: str) -> Model | None:
         return self.by_id.get(model_id)
@@ -401,11 +402,8 @@ class Catalogue:
         text = canonical_name(normalize(query or "")).replace(" ", "")
         if len(text) < 2:
             return []
-        found = []
-        for model in self.models:
-            keys = {model.key, *[key_of(a) for a in model.aliases]}
-            if any(len(k) >= 2 and (k in text or (len(text) >= 3 and text in k)) for k in keys):
-                found.append(model)
+        found = [model for model, keys in self.keys
+                 if any(k in text or (len(text) >= 3 and text in k) for k in keys)]
         return sorted(found, key=lambda m: (-len(m.key), -len(m.mentions)))
 
     def sharing(self, text: str, limit: int = 5) -> list[Model]:

@@ -4,7 +4,7 @@ Query syntax (any string is accepted; nothing here raises on user input):
 
 * words — OR semantics; passages holding the query as a phrase, or its words close together, rank first;
 * ``"…"`` / ``“…”`` — a phrase that must occur;
-* ``-词`` — exclude passages containing it;
+* ``-词`` — exclude passages whose text contains it;
 * ``字段:值`` — filters: 地区/place, 单位/unit, 年份/year, 类型/type, 层级/level, 标题/title, 来源/source;
 * synonyms and abbreviations from ``kb/data/synonyms.txt`` expand the query; question words
   from ``kb/data/stopwords.txt`` (怎么办, 如何 …) are ignored as loose terms.
@@ -12,22 +12,25 @@ Query syntax (any string is accepted; nothing here raises on user input):
 from __future__ import annotations
 
 import html
+import math
 import re
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh import query as Q
-from whoosh import sorting
 
 from kb import segment
-from kb.analysis import KbAnalyzer, phrase_parts, query_words
-from kb.index import open_index, scoring
+from kb.analysis import phrase_parts, query_words
+from kb.index import open_index, type_weights
 from kb.models import CATALOGUE_FILE, Catalogue
 from kb.normalize import DATA_DIR, normalize
+from kb.postings import DOC_FIELDS, IndexColumns, Joined, compact
 
 MAX_QUERY_CHARS = 200
 SEARCH_FIELDS = ("text", "title", "unit", "place")
@@ -44,6 +47,7 @@ FILTER_FIELD = re.compile(r"^(" + "|".join(sorted(map(re.escape, FIELD_ALIASES),
                           + r")[:：](.+)$", re.IGNORECASE)
 QUOTE_PAIRS = {'"': '"', "“": "”", "”": "“", "「": "」", "『": "』"}
 PHRASE_BOOST, NEAR_BOOST, NEAR_SLOP, SYNONYM_BOOST = 3.0, 1.5, 8, 0.8
+NEAR_SLOP_BYTES = 2 * NEAR_SLOP * 3  # about two characters a word part, three bytes a character
 
 
 class Or(Q.Or):
@@ -131,15 +135,6 @@ def parse(raw: str) -> ParsedQuery:
 
 # ---------------------------------------------------------------- query building
 
-def _word_query(fieldname: str, word: str) -> Q.Query:
-    """A word in one field: the whole term, or its parts as a phrase (documents may split it)."""
-    parts = [p.lower() for p, _ in segment.finest(word)]
-    term = Q.Term(fieldname, word)
-    if len(parts) <= 1:
-        return term
-    return Or([term, Q.Phrase(fieldname, parts)])
-
-
 def _phrase_query(fieldname: str, text: str, slop: int = 1, boost: float = 1.0) -> Q.Query | None:
     parts = phrase_parts(text)
     if not parts:
@@ -182,39 +177,116 @@ def highlight_terms(parsed: ParsedQuery) -> set[str]:
     return {t for t in terms if segment.is_word(t)}
 
 
-def build_query(parsed: ParsedQuery) -> Q.Query:
-    """The Whoosh query for a parsed user query (Q.NullQuery when nothing is searchable)."""
-    optional: list[Q.Query] = []
+@dataclass(frozen=True)
+class Unit:
+    """One scored clause: ``boost`` × the BM25 scores of ``terms`` in ``field``; when ``check``
+    is set, only for passages whose field holds it (a phrase: the string itself; proximity:
+    its words in order, close together)."""
+
+    field: str
+    terms: tuple[str, ...]
+    boost: float = 1.0
+    check: str = ""
+    near: bool = False
+
+
+@dataclass
+class Plan:
+    """What a parsed query scores (units, summed), requires (each group: one unit must hold)
+    and excludes (strings a passage's text must not contain)."""
+
+    units: list[Unit] = field(default_factory=list)
+    required: list[list[Unit]] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.units or self.required)
+
+    def scored(self) -> list[Unit]:
+        """Every unit that scores (required ones too), those alike merged by adding boosts."""
+        boosts: dict[Unit, float] = {}
+        for unit in self.units + [u for group in self.required for u in group]:
+            like = Unit(unit.field, unit.terms, 1.0, unit.check, unit.near)
+            boosts[like] = boosts.get(like, 0.0) + unit.boost
+        return [Unit(u.field, u.terms, boost, u.check, u.near) for u, boost in boosts.items()]
+
+
+def _word_units(word: str, fields=SEARCH_FIELDS) -> list[Unit]:
+    """A word in each field: the whole term, plus its parts as a phrase (documents may split it)."""
+    parts = tuple(p.lower() for p, _ in segment.finest(word))
+    units = []
+    for name in fields:
+        units.append(Unit(name, (word,)))
+        if len(parts) > 1:
+            units.append(Unit(name, parts, check=word))
+    return units
+
+
+def _phrase_units(text: str, fields=SEARCH_FIELDS, boost: float = 1.0) -> list[Unit]:
+    parts = tuple(phrase_parts(text))
+    if not parts:
+        return []
+    check = compact(text) if len(parts) > 1 else ""
+    return [Unit(name, parts, boost, check) for name in fields]
+
+
+def plan(parsed: ParsedQuery) -> Plan:
+    """The ranking of a parsed query: per word, its term and its parts as a phrase in every
+    field; synonyms (×0.8); the whole query as a phrase in text and title (×3) and its words
+    close together (×1.5). Quoted phrases are required, ``-词`` excluded."""
+    out = Plan()
     words = content_words(parsed.text) if parsed.text.strip() else []
     for word in words:
-        clause = _any_field(_word_query, word)
-        if clause is not None:
-            optional.append(clause)
+        out.units += _word_units(word)
     for group in synonym_alternatives(parsed.text):
-        alts = [q for q in (_any_field(lambda f, t: _phrase_query(f, t, slop=1), m) for m in group) if q]
-        if alts:
-            optional.append(Or(alts, boost=SYNONYM_BOOST))
+        for member in group:
+            out.units += _phrase_units(member, boost=SYNONYM_BOOST)
     if words:
-        parts = phrase_parts(" ".join(words))
+        parts = tuple(phrase_parts(" ".join(words)))
         if len(parts) > 1:
-            optional.append(Q.Phrase("text", parts, slop=1, boost=PHRASE_BOOST))
-            optional.append(Q.Phrase("text", parts, slop=NEAR_SLOP, boost=NEAR_BOOST))
-            optional.append(Q.Phrase("title", parts, slop=1, boost=PHRASE_BOOST))
-    required = [q for q in (_any_field(lambda f, t: _phrase_query(f, t, slop=1), p)
-                            for p in parsed.phrases) if q]
-    if required and optional:
-        query: Q.Query = Q.AndMaybe(Q.And(required), Or(optional))
-    elif required:
-        query = Q.And(required)
-    elif optional:
-        query = Or(optional)
-    else:
-        return Q.NullQuery
-    excluded = [q for q in (_any_field(lambda f, t: _phrase_query(f, t, slop=1), e, ("text",))
-                            for e in parsed.excluded) if q]
-    if excluded:
-        query = Q.AndNot(query, Or(excluded))
-    return query
+            joined = compact("".join(words))
+            out.units.append(Unit("text", parts, PHRASE_BOOST, joined))
+            out.units.append(Unit("text", parts, NEAR_BOOST, " ".join(c for c in map(compact, words) if c), near=True))
+            out.units.append(Unit("title", parts, PHRASE_BOOST, joined))
+    out.required = [units for units in (_phrase_units(p) for p in parsed.phrases) if units]
+    out.excluded = [compact(e) for e in parsed.excluded if compact(e)]
+    return out
+
+
+def near(text: bytes, words: list[bytes], slop: int) -> bool:
+    """True if ``words`` occur in ``text`` in order with at most ``slop`` bytes between
+    neighbours in all."""
+    if not words or not all(w in text for w in words):
+        return False
+    start = text.find(words[0])
+    while start >= 0:
+        pos, gaps, ok = start + len(words[0]), 0, True
+        for word in words[1:]:
+            nxt = text.find(word, pos)
+            if nxt < 0:
+                return False
+            gaps += nxt - pos
+            if gaps > slop:
+                ok = False
+                break
+            pos = nxt + len(word)
+        if ok:
+            return True
+        start = text.find(words[0], start + 1)
+    return False
+
+
+def holding(unit: Unit, texts: Joined, among: np.ndarray | None = None) -> np.ndarray:
+    """Which of the texts (compacted, one per candidate) satisfy the unit's check; with
+    ``among``, a proximity check only looks at those texts (the others come out False)."""
+    if unit.near:
+        words = [w.encode("utf-8") for w in unit.check.split(" ")]
+        out = np.zeros(len(texts.pieces), dtype=bool)
+        for i in (range(len(texts.pieces)) if among is None else np.flatnonzero(among).tolist()):
+            out[i] = near(texts.pieces[i], words, NEAR_SLOP_BYTES)
+        return out
+    return texts.contains(unit.check.encode("utf-8"))
 
 
 def _filter_clause(name: str, value: str) -> Q.Query | None:
@@ -245,15 +317,24 @@ def build_filter(filters: dict[str, list[str]]) -> Q.Query | None:
 
 # ---------------------------------------------------------------- snippets
 
-_analyzer = None
-
-
 def mark_spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
-    """Character spans of whole query terms in ``text``, longest first, adjacent ones merged."""
+    """Character spans of the query terms in ``text`` (codes in any spelling: ``7 2 N`` for
+    ``7+2+N``), longest first, adjacent ones merged. Plain string search: segmenting every
+    shown passage again would cost more than the search itself."""
     if not terms or not text:
         return []
-    candidates = {(t.startchar, t.endchar) for t in _analyzer_instance()(text, chars=True, positions=True,
-                                                               mode="index") if t.text in terms}
+    low = text.lower()
+    if len(low) != len(text):  # a few characters lower-case to two
+        low = "".join(ch.lower()[:1] for ch in text)
+    candidates = {(m.start(), m.end()) for m in segment.code_pattern().finditer(text)
+                  if segment.canonical_code(m.group(0)).lower() in terms}
+    for term in terms:
+        if "+" in term:
+            continue
+        start = low.find(term)
+        while start >= 0:
+            candidates.add((start, start + len(term)))
+            start = low.find(term, start + 1)
     chosen: list[tuple[int, int]] = []
     for start, end in sorted(candidates, key=lambda s: (-(s[1] - s[0]), s[0])):
         if all(end <= s or start >= e for s, e in chosen):
@@ -317,20 +398,21 @@ HIT_FIELDS = ("doc_id", "source", "title", "unit", "place", "year", "type", "pas
 EXTRA_FIELDS = ("level", "heading", "order", "province", "city", "district", "street", "community",
                 "collection")
 FACETS = ("province", "city", "district", "level", "year", "type", "models")
-POOL, SAME_DOC_DECAY = 50, 0.6
+SAME_DOC_DECAY = 0.6
+BOUND_SLACK = 1.0001  # float32 sums in another order may differ in the last bits
+CANDIDATES, MAX_READ = 60, 180  # first batch scored exactly; enough read (see Searcher._rescore)
 RELATED_TERMS = 20
-NO_YEAR = 2**31 - 1  # Whoosh's sortable-column value for a passage without a year
 
 
-def diversify(scored: list[tuple[float, Any]]) -> list[tuple[float, Any]]:
-    """Each further passage of the same document scores a little less, so one long document
-    does not fill the page; the best passage of every document keeps its score."""
-    seen: dict[str, int] = {}
+def diversify(scored: list[tuple[float, Any]], doc_of) -> list[tuple[float, Any]]:
+    """Each further passage of the same document (``doc_of(item)``) scores a little less, so one
+    long document does not fill the page; the best passage of every document keeps its score."""
+    seen: dict[Any, int] = {}
     out = []
-    for score, result in scored:
-        doc_id = result["doc_id"]
-        out.append((score * SAME_DOC_DECAY ** seen.get(doc_id, 0), result))
-        seen[doc_id] = seen.get(doc_id, 0) + 1
+    for score, item in sorted(scored, key=lambda x: -x[0]):
+        doc = doc_of(item)
+        out.append((score * SAME_DOC_DECAY ** seen.get(doc, 0), item))
+        seen[doc] = seen.get(doc, 0) + 1
     return sorted(out, key=lambda x: -x[0])
 
 
@@ -355,6 +437,200 @@ def hit_from_stored(stored: dict[str, Any], score: float, terms: set[str]) -> di
     return hit
 
 
+class TermCache:
+    """Scores and masks of the most used big posting lists, shared by the queries of one index
+    generation, within a byte budget (the costly lists — 中华人民共和国 in 70k law passages — are
+    the ones every query about laws repeats)."""
+
+    MIN_POSTINGS, BUDGET = 4096, 48 * 2**20
+
+    def __init__(self):
+        self._items: OrderedDict[tuple, Any] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: tuple, value, size: int) -> None:
+        with self._lock:
+            if key in self._items or size > self.BUDGET // 4:
+                return
+            self._items[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.BUDGET:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= dropped
+
+
+class Ranking:
+    """BM25 (Whoosh's BM25F formula, per field, weights already carrying the field boosts) times
+    the document-type prior, computed with numpy over the index columns for one query."""
+
+    K1, B = 1.2, 0.75
+
+    def __init__(self, cols: IndexColumns, shared: TermCache | None = None):
+        self.cols = cols
+        self.shared = shared or TermCache()
+        self._scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._has: dict[tuple[str, str], np.ndarray] = {}
+        self._present: dict[tuple, np.ndarray] = {}
+        self.meta = np.zeros(cols.ndocs, dtype=np.float32)  # per passage, set by Searcher.search
+        self._no_doc_term = (np.zeros(cols.ndoc_codes + 1, dtype=np.float32),
+                             np.zeros(cols.ndoc_codes + 1, dtype=bool))
+
+    def term(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(doc numbers ascending, scores) of one term in one field."""
+        key = (fieldname, term)
+        if key not in self._scores:
+            cached = self.shared.get(("scores",) + key)
+            self._scores[key] = cached[0] if cached else self._compute(fieldname, term)
+        return self._scores[key]
+
+    def _compute(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        cols = self.cols
+        docs, weights = cols.postings(fieldname, term)
+        if not len(docs):
+            return docs, weights
+        docs = docs.astype(np.intp)  # numpy converts other index types on every use
+        idf = math.log(cols.ndocs / (len(docs) + 1)) + 1
+        norm = (1 - self.B) + self.B / cols.avg_length[fieldname] * cols.lengths[fieldname][docs]
+        scores = (idf * (self.K1 + 1)) * weights / (weights + self.K1 * norm) * cols.prior[docs]
+        scores = scores.astype(np.float32, copy=False)
+        if len(docs) >= TermCache.MIN_POSTINGS:
+            self.shared.put(("scores", fieldname, term), (docs, scores), scores.nbytes)
+        return docs, scores
+
+    def upper(self, units: list[Unit]) -> np.ndarray:
+        """Per document, the sum of the units that can hold — every term present — with their
+        checks not yet applied: an upper bound of the exact score, which ranks the candidates.
+        A document no unit can match scores 0."""
+        acc = np.zeros(self.cols.ndocs, dtype=np.float32)
+        boosts: dict[tuple[str, tuple[str, ...]], float] = {}
+        for unit in units:  # units sharing field and terms (phrase, proximity) add up in one pass
+            key = (unit.field, unit.terms)
+            boosts[key] = boosts.get(key, 0.0) + unit.boost
+        for (fieldname, terms), boost in boosts.items():
+            if len(terms) == 1:
+                docs, scores = self.term(fieldname, terms[0])
+                np.add.at(acc, docs, boost * scores)
+                continue
+            present = self.present(Unit(fieldname, terms))
+            idx = np.flatnonzero(present)
+            for term in terms:  # each term's scores where all the terms are present
+                docs, scores = self.term(fieldname, term)
+                if 4 * len(idx) < len(docs):  # few such documents: look them up
+                    np.add.at(acc, idx, boost * self.lookup(docs, scores, idx))
+                else:
+                    np.add.at(acc, docs, boost * scores * present[docs])
+        return acc
+
+    @staticmethod
+    def lookup(docs: np.ndarray, scores: np.ndarray, cands: np.ndarray) -> np.ndarray:
+        """``scores`` of ``cands`` in the sorted posting list ``docs`` (0 where absent)."""
+        if not len(docs):
+            return np.zeros(len(cands), dtype=np.float32)
+        idx = np.minimum(np.searchsorted(docs, cands), len(docs) - 1)
+        return np.where(docs[idx] == cands, scores[idx], np.float32(0))
+
+    def has(self, fieldname: str, term: str) -> np.ndarray:
+        """Documents holding ``term`` in ``fieldname`` (cached per query)."""
+        key = (fieldname, term)
+        if key not in self._has:
+            cached = self.shared.get(("has",) + key)
+            if cached:
+                self._has[key] = cached[0]
+            else:
+                docs = self.term(fieldname, term)[0]
+                mask = np.zeros(self.cols.ndocs, dtype=bool)
+                mask[docs] = True
+                if len(docs) >= TermCache.MIN_POSTINGS:
+                    self.shared.put(("has",) + key, mask, mask.nbytes)
+                self._has[key] = mask
+        return self._has[key]
+
+    def present(self, unit: Unit) -> np.ndarray:
+        """Documents holding every term of the unit in its field (cached per query)."""
+        key = (unit.field, unit.terms)
+        if key not in self._present:
+            mask = self.has(unit.field, unit.terms[0]).copy()
+            for term in unit.terms[1:]:
+                mask &= self.has(unit.field, term)
+            self._present[key] = mask
+        return self._present[key]
+
+
+    # ---------------------------------------------------------- metadata, per document
+
+    def doc_term(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(score, holds) per document code of a title/unit/place term: the same BM25 every
+        passage of the document would get (passage-level statistics), computed once a document."""
+        key = ("doc", fieldname, term)
+        if key not in self._scores:
+            cols = self.cols
+            codes, weights, df = cols.doc_postings(fieldname, term)
+            if not len(codes):
+                self._scores[key] = self._no_doc_term
+                return self._no_doc_term
+            scores = np.zeros(cols.ndoc_codes + 1, dtype=np.float32)
+            holds = np.zeros(cols.ndoc_codes + 1, dtype=bool)
+            if len(codes):
+                first = cols.first_passage[codes]
+                idf = math.log(cols.ndocs / (df + 1)) + 1
+                norm = (1 - self.B) + self.B / cols.avg_length[fieldname] * cols.lengths[fieldname][first]
+                scores[codes] = (idf * (self.K1 + 1)) * weights / (weights + self.K1 * norm) * cols.prior[first]
+                holds[codes] = True
+            self._scores[key] = (scores, holds)
+        return self._scores[key]
+
+    def doc_holds(self, unit: Unit) -> np.ndarray:
+        """Per document code: does the metadata unit hold — every term present and its check
+        true on the field (checked once a document, on its first passage)?"""
+        key = ("doc", unit.field, unit.terms, unit.check, unit.near)
+        if key not in self._present:
+            if any(self.doc_term(unit.field, t) is self._no_doc_term for t in unit.terms):
+                self._present[key] = self._no_doc_term[1]
+                return self._present[key]
+            mask = self.doc_term(unit.field, unit.terms[0])[1].copy()
+            for term in unit.terms[1:]:
+                mask &= self.doc_term(unit.field, term)[1]
+            if unit.check and mask.any():
+                codes = np.flatnonzero(mask)
+                texts = self.cols.joined(unit.field, self.cols.first_passage[codes])
+                mask[codes] = holding(unit, texts)
+            self._present[key] = mask
+        return self._present[key]
+
+    def may_hold(self, unit: Unit) -> np.ndarray:
+        """Per passage: may the unit hold? Exact for metadata units; for text units, every term
+        is present (the check itself waits for the candidates' text)."""
+        if unit.field in DOC_FIELDS:
+            return self.doc_holds(unit)[self.cols.passage_doc]
+        return self.present(unit)
+
+    def metadata(self, units: list[Unit]) -> np.ndarray:
+        """The exact score per passage of the title/unit/place units."""
+        acc = np.zeros(self.cols.ndoc_codes + 1, dtype=np.float32)
+        for unit in units:
+            holds = self.doc_holds(unit)
+            if holds is not self._no_doc_term[1] and holds.any():
+                for term in unit.terms:
+                    acc += unit.boost * self.doc_term(unit.field, term)[0] * holds
+        return acc[self.cols.passage_doc]
+
+
+def top(scores: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+    """Doc numbers of the ``n`` best scores among ``mask``, best first (ties: lower number)."""
+    idx = np.flatnonzero(mask)
+    if len(idx) > n:
+        idx = idx[np.argpartition(-scores[idx], n - 1)[:n]]
+    return idx[np.lexsort((idx, -scores[idx]))]
+
+
 class Searcher:
     """Searches one index directory. Each thread gets its own Whoosh searcher;
     :meth:`refresh` makes it see commits made since it opened."""
@@ -367,6 +643,7 @@ class Searcher:
         self._opened_inode = self.index_dir.stat().st_ino
         self._generation = 0
         self._reopen_lock = threading.Lock()
+        self._columns: tuple[tuple, IndexColumns, dict] | None = None
 
     @property
     def catalogue(self) -> Catalogue:
@@ -381,7 +658,7 @@ class Searcher:
     def searcher(self):
         current = getattr(self._local, "searcher", None)
         if current is None:
-            current = self._local.searcher = self.ix.searcher(weighting=scoring())
+            current = self._local.searcher = self.ix.searcher()
             self._local.generation = self._generation
         return current
 
@@ -395,7 +672,7 @@ class Searcher:
                     self._opened_inode = inode
                     self._generation += 1
         if getattr(self._local, "generation", None) != self._generation:
-            self._local.searcher = self.ix.searcher(weighting=scoring())
+            self._local.searcher = self.ix.searcher()
             self._local.generation = self._generation
         else:
             self._local.searcher = self.searcher.refresh()
@@ -418,9 +695,49 @@ class Searcher:
     def __exit__(self, *exc):
         self.close()
 
+    # ------------------------------------------------------------ columns
+
+    def columns(self) -> IndexColumns:
+        """The columns of the reader this thread searches (rebuilt when its segments change)."""
+        reader = self.searcher.reader()
+        key = tuple((leaf.segment().segment_id(), leaf.segment().deleted_count())
+                    for leaf, _ in reader.leaf_readers() if leaf.doc_count_all())
+        current = self._columns
+        if current is None or current[0] != key:
+            with self._reopen_lock:
+                current = self._columns
+                if current is None or current[0] != key:
+                    current = self._columns = (key, IndexColumns(self.index_dir, reader, type_weights()),
+                                               {})
+        return current[1]
+
+    def _term_cache(self) -> TermCache:
+        return self._columns[2].setdefault("terms", TermCache())
+
+    def _filter_mask(self, filter_q: Q.Query, cols: IndexColumns) -> np.ndarray:
+        cache = self._columns[2].setdefault("filters", {})
+        key = repr(filter_q)
+        if key not in cache:
+            mask = np.zeros(cols.ndocs, dtype=bool)
+            docs = np.fromiter(self.searcher.docs_for_query(filter_q), dtype=np.int64)
+            mask[docs[docs < cols.ndocs]] = True
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = mask
+        return cache[key]
+
+    def _stored(self, docnum: int) -> dict[str, Any]:
+        return self.searcher.stored_fields(int(docnum))
+
+    # ------------------------------------------------------------ searching
+
     def search(self, raw: str, limit: int = 10, page: int = 1,
                filters: dict[str, list[str]] | None = None, facets: bool = False) -> SearchResult:
-        """Ranked passages for ``raw``; ``filters`` add to the query's own ``字段:值`` filters."""
+        """Ranked passages for ``raw``; ``filters`` add to the query's own ``字段:值`` filters.
+
+        Two stages: numpy sums every unit's term scores over the whole index (an upper bound),
+        then the best candidates are checked against their stored text (phrases, proximity,
+        required and excluded strings) and scored exactly."""
         began = time.perf_counter()
         if len(raw or "") > MAX_QUERY_CHARS:
             return SearchResult(parse(""), [], 0, 0.0,
@@ -428,36 +745,124 @@ class Searcher:
         parsed = parse(raw)
         for name, values in (filters or {}).items():
             parsed.filters.setdefault(name, []).extend(v for v in values if v)
-        query = build_query(parsed)
+        wanted = plan(parsed)
         filter_q = build_filter(parsed.filters)
-        if query is Q.NullQuery and filter_q is not None:
-            query = Q.Every()
-        if query is Q.NullQuery:
+        if wanted.empty and filter_q is None:
             return SearchResult(parsed, [], 0, time.perf_counter() - began)
         page = max(1, page)
         limit = max(1, min(limit, 200))
-        options: dict[str, Any] = {"filter": filter_q}
-        if facets:
-            options["groupedby"] = {name: sorting.FieldFacet(name, allow_overlap=name == "models")
-                                    for name in FACETS}
-            options["maptype"] = sorting.Count
-        results = self.searcher.search(query, limit=max(POOL, page * limit * 3), **options)
-        ranked = diversify([(r.score or 0.0, r) for r in results])
+        cols = self.columns()
+        ranking = Ranking(cols, self._term_cache())
+        mask = cols.alive.copy()
+        if filter_q is not None:
+            mask &= self._filter_mask(filter_q, cols)
+        if wanted.empty:  # filters alone: every passage they allow, in index order
+            upper = mask.astype(np.float32)
+        else:
+            units = wanted.scored()
+            ranking.meta = ranking.metadata([u for u in units if u.field in DOC_FIELDS])
+            upper = ranking.upper([u for u in units if u.field not in DOC_FIELDS]) + ranking.meta
+            mask &= upper > 0
+            for group in wanted.required:
+                mask &= np.logical_or.reduce([ranking.may_hold(u) for u in group])
+        total = int(mask.sum())
+        ranked, checked = self._rescore(wanted, ranking, upper, mask, cols, page * limit)
+        if checked >= total:
+            total = len(ranked)
+        elif len(ranked) < checked:  # some candidates failed a check: estimate
+            total = max(len(ranked), round(total * len(ranked) / checked))
         terms = highlight_terms(parsed)
-        hits = [hit_from_stored(r.fields(), score, terms)
-                for score, r in ranked[(page - 1) * limit: page * limit]]
-        # an exact count re-runs an OR query over every match: estimate unless it is already known
-        total = len(results) if results.has_exact_length() else results.estimated_length()
+        hits = [hit_from_stored(self._stored(docnum), score, terms)
+                for score, docnum in ranked[(page - 1) * limit: page * limit]]
         found = SearchResult(parsed, hits, max(total, len(ranked)), 0.0)
         named = " ".join([parsed.text, *parsed.phrases]).strip()
         found.models = self.catalogue.named_in(named)[:3] if named else []
         if facets:
-            found.facets = {name: sorted(((k, v) for k, v in results.groups(name).items()
-                                          if k not in (None, "") and k != NO_YEAR),
-                                         key=lambda kv: (-kv[1], str(kv[0])))
-                            for name in FACETS}
+            found.facets = self._facets(cols, mask)
         found.elapsed = time.perf_counter() - began
         return found
+
+    def _rescore(self, wanted: Plan, ranking: Ranking, upper: np.ndarray, mask: np.ndarray,
+                 cols: IndexColumns, shown: int) -> tuple[list[tuple[float, int]], int]:
+        """Exact scores of candidates taken best bound first, in growing batches, until the
+        ``shown`` best after :func:`diversify` are certain: no unread candidate's bound reaches
+        them (a bound is never below the exact score, and diversifying only lowers scores) —
+        or, for queries of common words whose phrase bonuses make the bounds loose, once
+        MAX_READ candidates have been read. Returns (diversified (score, doc number)…, read)."""
+        available = int(mask.sum())
+        order = top(upper, mask, min(available, 4 * CANDIDATES))
+        scored: list[tuple[float, int]] = []
+        read, batch = 0, CANDIDATES
+        while True:
+            cands = order[read:read + batch]
+            read += len(cands)
+            scored += self._exact(wanted, ranking, cands, upper)
+            ranked = diversify(scored, lambda docnum: cols.doc_codes[docnum])
+            if read >= available:
+                return ranked, read
+            if read >= len(order):  # the next batch needs more candidates in order
+                order = top(upper, mask, min(available, 4 * len(order)))
+            if len(ranked) >= shown and (ranked[shown - 1][0] >= upper[order[read]] * BOUND_SLACK
+                                         or read >= MAX_READ):
+                return ranked, read
+            batch *= 2
+
+    def _exact(self, wanted: Plan, ranking: Ranking, cands: np.ndarray,
+               upper: np.ndarray) -> list[tuple[float, int]]:
+        if wanted.empty:
+            return [(float(upper[d]), int(d)) for d in cands]
+        cols = ranking.cols
+        texts: dict[str, Joined] = {}
+
+        def text(name: str) -> Joined:
+            if name not in texts:
+                texts[name] = cols.joined(name, cands)
+            return texts[name]
+
+        keep = np.ones(len(cands), dtype=bool)
+        for excluded in wanted.excluded:
+            keep &= ~text("text").contains(excluded.encode("utf-8"))
+        for group in wanted.required:
+            keep &= np.logical_or.reduce([ranking.may_hold(u)[cands] & holding(u, text(u.field))
+                                          if u.field not in DOC_FIELDS else ranking.may_hold(u)[cands]
+                                          for u in group])
+        scores = ranking.meta[cands]  # title/unit/place: exact already
+        values: dict[tuple[str, str], np.ndarray] = {}  # a term's scores at the candidates
+        for unit in wanted.scored():
+            if unit.field in DOC_FIELDS:
+                continue
+            part = np.zeros(len(cands), dtype=np.float32)
+            for term in unit.terms:
+                if (unit.field, term) not in values:
+                    values[unit.field, term] = ranking.lookup(*ranking.term(unit.field, term), cands)
+                part += values[unit.field, term]
+            part *= unit.boost
+            if len(unit.terms) > 1:  # a phrase needs all its terms, as in the bound
+                part *= ranking.present(unit)[cands]
+            if unit.check and part.any():
+                part *= holding(unit, text(unit.field), part > 0)
+            scores += part
+        return [(float(score), int(d)) for score, d, ok in zip(scores, cands, keep) if ok and score > 0]
+
+    def _facets(self, cols: IndexColumns, mask: np.ndarray) -> dict[str, list[tuple[Any, int]]]:
+        out: dict[str, list[tuple[Any, int]]] = {}
+        for name in FACETS:
+            if name == "models":
+                counts = [(term, int(mask[cols.postings("models", term)[0]].sum()))
+                          for term in self._model_terms(cols)]
+            else:
+                codes, values = cols.facets[name]
+                counted = np.bincount(codes[mask & (codes >= 0)], minlength=len(values))
+                counts = [(values[i], int(c)) for i, c in enumerate(counted)]
+            out[name] = sorted(((k, v) for k, v in counts if v and k not in (None, "")),
+                               key=lambda kv: (-kv[1], str(kv[0])))
+        return out
+
+    def _model_terms(self, cols: IndexColumns) -> list[str]:
+        cache = self._columns[2]
+        if "models" not in cache:
+            cache["models"] = cols.field_terms("models")
+        return cache["models"]
 
     def passage(self, passage_id: str) -> dict[str, Any] | None:
         stored = self.searcher.document(passage_id=passage_id)
@@ -479,19 +884,31 @@ class Searcher:
             term = word.text.lower()
             if len(term) >= 2 and segment.CJK.search(term) and term not in stopwords():
                 counts[term] = counts.get(term, 0) + 1
-        weighted = sorted(((tf * self.searcher.idf("text", term), term) for term, tf in counts.items()),
+        cols = self.columns()
+        ranking = Ranking(cols)
+        weighted = sorted(((tf * self._idf(cols, term), term) for term, tf in counts.items()),
                           reverse=True)[:RELATED_TERMS]
         if not weighted:
             return []
         top_weight = weighted[0][0] or 1.0
-        query = Q.AndNot(Or([Q.Term("text", term, boost=w / top_weight) for w, term in weighted]),
-                         Q.Term("doc_id", source["doc_id"]))
+        scores = ranking.upper([Unit("text", (term,), w / top_weight) for w, term in weighted])
+        own = cols.doc_codes[self._docnum(passage_id)]
+        mask = cols.alive & (scores > 0) & (cols.doc_codes != own)
         terms = {term for _, term in weighted}
-        best: dict[str, tuple[float, Any]] = {}
-        for r in self.searcher.search(query, limit=limit * 6):
-            best.setdefault(r["doc_id"], (r.score or 0.0, r))
-        chosen = sorted(best.values(), key=lambda x: -x[0])[:limit]
-        return [hit_from_stored(r.fields(), score, terms) for score, r in chosen]
+        chosen, seen = [], set()
+        for docnum in top(scores, mask, limit * 20):
+            if cols.doc_codes[docnum] not in seen:
+                seen.add(cols.doc_codes[docnum])
+                chosen.append(docnum)
+                if len(chosen) == limit:
+                    break
+        return [hit_from_stored(self._stored(d), float(scores[d]), terms) for d in chosen]
+
+    def _idf(self, cols: IndexColumns, term: str) -> float:
+        return math.log(cols.ndocs / (len(cols.postings("text", term)[0]) + 1)) + 1
+
+    def _docnum(self, passage_id: str) -> int:
+        return self.searcher.document_number(passage_id=passage_id)
 
     def suggestions(self, raw: str, limit: int = 2) -> list[str]:
         """Did-you-mean: the query with unknown words replaced by the most frequent index term
@@ -514,8 +931,15 @@ class Searcher:
 
     def _occurs(self, text: str) -> bool:
         """True if ``text`` occurs as a phrase somewhere (a suggestion must lead to results)."""
-        query = _phrase_query("text", text, slop=1)
-        return query is not None and self.searcher.search(query, limit=1).scored_length() > 0
+        units = _phrase_units(text, ("text",))
+        if not units:
+            return False
+        cols = self.columns()
+        unit = units[0]
+        found = Ranking(cols).present(unit) & cols.alive
+        if not unit.check:
+            return bool(found.any())
+        return bool(cols.joined("text", np.flatnonzero(found)[:500]).contains(unit.check.encode("utf-8")).any())
 
     def _frequency(self, term: str) -> int:
         return self.searcher.reader().doc_frequency("text", term)
@@ -540,10 +964,3 @@ def related_terms(raw: str, vocabulary: list[str], limit: int = 8) -> list[str]:
         if term not in seen:
             seen.append(term)
     return seen[:limit]
-
-
-def _analyzer_instance():
-    global _analyzer
-    if _analyzer is None:
-        _analyzer = KbAnalyzer()
-    return _analyzer
