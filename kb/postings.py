@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import json
 import mmap
+import multiprocessing
+import os
 from bisect import bisect_right
 from itertools import accumulate
 import re
 import shutil
 import tempfile
 from array import array
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,7 @@ LISTED_FIELDS = SCORED_FIELDS + ("models", "doc_id")   # fields whose postings a
 FACET_FIELDS = ("province", "city", "district", "level", "year", "type")
 NO_YEAR = 2**31 - 1  # Whoosh's sortable-column value for a passage without a year
 VERSION = "3"
+PARALLEL_MIN_DOCS = 20_000  # segments at least this big get their columns written in parallel
 _NOT_WORD = re.compile(r"[^\w+]+")
 
 
@@ -159,11 +163,22 @@ def _current(folder: Path) -> bool:
         return False
 
 
+def _write_by_id(index_dir: str, segment_id: str) -> None:
+    """Worker: open the index and write the columns of one of its segments."""
+    from whoosh import index as windex
+
+    with windex.open_dir(index_dir).reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            if leaf.segment().segment_id() == segment_id:
+                write_segment(leaf, segment_folder(Path(index_dir), leaf))
+
+
 def update(index_dir: Path | str, ix) -> None:
-    """Give every segment of ``ix`` its columns; drop the columns of segments merged away."""
+    """Give every segment of ``ix`` its columns; drop the columns of segments merged away.
+    Big segments (a parallel build makes one per core) are written in parallel processes."""
     index_dir = Path(index_dir)
     with ix.reader() as reader:
-        live = set()
+        live, missing = set(), []
         for leaf, _ in reader.leaf_readers():
             if leaf.doc_count_all() == 0:
                 continue
@@ -171,7 +186,17 @@ def update(index_dir: Path | str, ix) -> None:
             live.add(folder.name)
             if not _current(folder):
                 shutil.rmtree(folder, ignore_errors=True)
-                write_segment(leaf, folder)
+                missing.append(leaf)
+        big = [leaf for leaf in missing if leaf.doc_count_all() >= PARALLEL_MIN_DOCS]
+        if len(big) > 1 and (os.cpu_count() or 1) > 1:
+            context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+            with ProcessPoolExecutor(min(len(big), os.cpu_count() or 1), mp_context=context) as pool:
+                for done in [pool.submit(_write_by_id, str(index_dir), leaf.segment().segment_id())
+                             for leaf in big]:
+                    done.result()
+            missing = [leaf for leaf in missing if leaf not in big]
+        for leaf in missing:
+            write_segment(leaf, segment_folder(index_dir, leaf))
     root = index_dir / COLUMNS_DIR
     if root.exists():
         for stale in root.iterdir():

@@ -848,20 +848,26 @@ class Searcher:
         out: dict[str, list[tuple[Any, int]]] = {}
         for name in FACETS:
             if name == "models":
-                counts = [(term, int(mask[cols.postings("models", term)[0]].sum()))
-                          for term in self._model_terms(cols)]
+                terms, docs, owner = self._model_postings(cols)
+                counted = np.bincount(owner[mask[docs]], minlength=len(terms))
+                counts = list(zip(terms, counted.tolist()))
             else:
                 codes, values = cols.facets[name]
                 counted = np.bincount(codes[mask & (codes >= 0)], minlength=len(values))
-                counts = [(values[i], int(c)) for i, c in enumerate(counted)]
+                counts = list(zip(values, counted.tolist()))
             out[name] = sorted(((k, v) for k, v in counts if v and k not in (None, "")),
                                key=lambda kv: (-kv[1], str(kv[0])))
         return out
 
-    def _model_terms(self, cols: IndexColumns) -> list[str]:
+    def _model_postings(self, cols: IndexColumns) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Every (passage, model) pair of the index: model names, passages, model numbers."""
         cache = self._columns[2]
         if "models" not in cache:
-            cache["models"] = cols.field_terms("models")
+            terms = cols.field_terms("models")
+            pairs = [cols.postings("models", term)[0] for term in terms]
+            docs = np.concatenate(pairs).astype(np.intp) if pairs else np.zeros(0, dtype=np.intp)
+            owner = np.repeat(np.arange(len(terms)), [len(p) for p in pairs])
+            cache["models"] = (terms, docs, owner)
         return cache["models"]
 
     def passage(self, passage_id: str) -> dict[str, Any] | None:

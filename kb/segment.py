@@ -20,8 +20,16 @@ from typing import Iterable, Iterator
 
 import jieba
 
+try:  # jieba's algorithm and dictionary in Rust (jieba-rs): the same cuts, ~16× faster
+    import rjieba
+except ImportError:  # pragma: no cover - rjieba is a dependency; jieba alone gives the same tokens
+    rjieba = None
+
 DATA_DIR = Path(__file__).parent / "data"
 jieba.setLogLevel(logging.WARNING)
+# Where jieba-rs splits differently from jieba: runs of letters/digits joined by . % _ - # & +
+# (jieba cuts 5.10.3 as 5.10 / . / 3, jieba-rs keeps it whole). Such text goes to jieba itself.
+JIEBA_ONLY = re.compile(r"[0-9A-Za-z][.%_\-#&+]|[.%_\-#&+][0-9A-Za-z]")
 
 CODE_SHAPE = re.compile(r"^[0-9A-Za-z]+(\+[0-9A-Za-z]+)+$|^\d{4,6}$")
 WORD_CHAR = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
@@ -58,7 +66,7 @@ def _codes() -> dict[str, str]:
     return {w.lower(): w for w in dictionary_words() if CODE_SHAPE.match(w)}
 
 
-_state = {"ready": False, "extra": set()}
+_state = {"ready": False, "extra": set(), "fast": None}
 
 
 def setup(cache_dir: Path | str | None = None) -> None:
@@ -74,6 +82,11 @@ def setup(cache_dir: Path | str | None = None) -> None:
         freq = int(rest[0]) if rest and rest[0].isdigit() else None
         tag = rest[-1] if rest and not rest[-1].isdigit() else None
         jieba.add_word(word, freq, tag)
+    if rjieba is not None:
+        fast = rjieba.Jieba()
+        for line in _dictionary_lines():  # the same words with jieba's resulting frequencies
+            fast.add_word(line.split()[0], jieba.dt.FREQ[line.split()[0]], None)
+        _state["fast"] = fast
     _state["ready"] = True
 
 
@@ -84,6 +97,8 @@ def add_terms(terms: Iterable[str]) -> None:
     for term in new:
         if not jieba.dt.FREQ.get(term):
             jieba.add_word(term)
+            if _state["fast"] is not None:
+                _state["fast"].add_word(term, jieba.dt.FREQ[term], None)
         _state["extra"].add(term)
     if new:
         for cached in (decompose, finest, expansion, _segment_short):
@@ -200,9 +215,17 @@ def finest(word: str) -> list[tuple[str, int]]:
     return leaves
 
 
+def cut(text: str) -> list[str]:
+    """jieba's accurate-mode cut (HMM on), computed by jieba-rs where it agrees with jieba."""
+    fast = _state["fast"]
+    if fast is None or JIEBA_ONLY.search(text):
+        return list(jieba.dt.cut(text, HMM=True))
+    return fast.cut(text, True)
+
+
 def _jieba_words(text: str, base: int) -> Iterator[Word]:
     pos = base
-    for piece in jieba.dt.cut(text, HMM=True):
+    for piece in cut(text):
         start, pos = pos, pos + len(piece)
         if is_word(piece):
             yield Word(piece, start, pos)
