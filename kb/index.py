@@ -53,6 +53,9 @@ TERMS_FILE = "terms.txt"
 CACHE_DIR = ".cache"
 PARALLEL_MIN_PASSAGES = 5000  # below this a second process costs more than it saves
 FIELD_BOOSTS = {"title": 2.0, "unit": 1.5, "place": 1.0, "text": 1.0}
+# One file per segment part, not Whoosh's compound file: a reader of a compound segment copies
+# its parts (the postings!) into memory, once per searcher — per server thread.
+COMPOUND = False
 
 
 class IndexMissing(Exception):
@@ -68,7 +71,7 @@ def acquire(ix, timeout: float = 60.0):
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return ix.writer(limitmb=128)
+            return ix.writer(limitmb=128, compound=COMPOUND)
         except LockError:
             if time.monotonic() >= deadline:
                 raise IndexBusy("索引正忙：另一个写入（kb add/remove/index）尚未结束，请稍后再试 / "
@@ -157,6 +160,7 @@ def write_documents(ix, docs: Iterable[Document], on_doc: Callable[[Document], N
     docs = list(docs)
     big = sum(len(d.passages) for d in docs) >= PARALLEL_MIN_PASSAGES
     options = {"procs": os.cpu_count() or 1, "multisegment": True, "limitmb": 128} if big else {"limitmb": 256}
+    options["compound"] = COMPOUND
     with ix.writer(**options) as writer:
         for doc in docs:
             if replace:
