@@ -219,7 +219,7 @@ def _word_units(word: str, fields=SEARCH_FIELDS) -> list[Unit]:
     for name in fields:
         units.append(Unit(name, (word,)))
         if len(parts) > 1:
-            units.append(Unit(name, parts, check=word))
+            units.append(Unit(name, parts, check=compact(word)))
     return units
 
 
@@ -247,7 +247,8 @@ def plan(parsed: ParsedQuery) -> Plan:
         if len(parts) > 1:
             joined = compact("".join(words))
             out.units.append(Unit("text", parts, PHRASE_BOOST, joined))
-            out.units.append(Unit("text", parts, NEAR_BOOST, " ".join(c for c in map(compact, words) if c), near=True))
+            spread = " ".join(c for c in map(compact, words) if c)
+            out.units.append(Unit("text", parts, NEAR_BOOST, spread, near=True))
             out.units.append(Unit("title", parts, PHRASE_BOOST, joined))
     out.required = [units for units in (_phrase_units(p) for p in parsed.phrases) if units]
     out.excluded = [compact(e) for e in parsed.excluded if compact(e)]
