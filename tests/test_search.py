@@ -139,3 +139,38 @@ def test_any_string_as_a_query_never_raises(searcher, query):
     assert isinstance(result.hits, list)
     for hit in result.hits:
         assert hit["passage_id"]
+
+
+def test_reading_candidates_by_bound_gives_the_exhaustive_ranking(searcher, monkeypatch):
+    """The bound-ranked, batch-wise reading must put on the page exactly what scoring every
+    matching passage exactly would: same passages, same order, same scores."""
+    import random
+
+    import kb.search as S
+    from tests.conftest import dev_judgments
+
+    rng = random.Random(7)
+    texts = [h["passage"] for h in searcher.search("社区", limit=100).hits]
+    queries = [j["query"] for j in dev_judgments()]
+    queries += ["“红色物业”", "业委会 -红色", "党建 地区:福建", "两楼联动 两头延伸"]
+    for text in rng.sample(texts, 20):
+        start = rng.randrange(max(1, len(text) - 12))
+        queries.append(text[start:start + rng.choice([4, 6, 9, 12])])
+    staged = {q: [(h["passage_id"], h["score"]) for h in searcher.search(q, limit=10).hits] for q in queries}
+    monkeypatch.setattr(S, "CANDIDATES", 10**6)  # one batch holding every matching passage
+    for q in queries:
+        assert [(h["passage_id"], h["score"]) for h in searcher.search(q, limit=10).hits] == staged[q], q
+
+
+def test_columns_follow_the_segments(index_dir):
+    """Every live Whoosh segment has its columns; the index keeps no compound segment files
+    (their readers copy the postings into memory per searcher)."""
+    from whoosh import index as windex
+
+    from kb.postings import COLUMNS_DIR
+
+    ix = windex.open_dir(str(index_dir))
+    with ix.reader() as reader:
+        live = {leaf.segment().segment_id() for leaf, _ in reader.leaf_readers()}
+    assert {p.name for p in (index_dir / COLUMNS_DIR).iterdir()} == live
+    assert not list(index_dir.glob("*.seg"))
