@@ -16,12 +16,12 @@ are written; deletions are read from Whoosh at query time):
     columns/<segment id>/<field>.compact.npy  and its int64 offsets (phrases are checked in it)
     columns/<segment id>/<facet>.values.json  the values the codes number
 
-Arrays are memory-mapped, so a server only keeps the pages its queries touch.
+Term lists and offsets are memory-mapped (a look-up touches a few pages); postings and text are
+read in slices with pread, so their pages stay in the OS cache rather than in a server's memory.
 """
 from __future__ import annotations
 
 import json
-import mmap
 import multiprocessing
 import os
 from bisect import bisect_right
@@ -32,7 +32,6 @@ import tempfile
 from array import array
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -206,8 +205,47 @@ def update(index_dir: Path | str, ix) -> None:
 
 # ---------------------------------------------------------------- reading
 
+class FileSlices:
+    """Slices of a file read with ``pread``: the pages stay in the OS cache instead of counting
+    in the process's memory as a mapping's would (a server reads many scattered slices)."""
+
+    def __init__(self, path: Path, offset: int = 0, dtype=None, length: int | None = None):
+        self.fd = os.open(path, os.O_RDONLY)
+        self.offset, self.dtype = offset, dtype
+        self.itemsize = 1 if dtype is None else np.dtype(dtype).itemsize
+        self.length = length if length is not None else os.fstat(self.fd).st_size - offset
+
+    @classmethod
+    def npy(cls, path: Path) -> "FileSlices":
+        """The data of a one-dimensional ``.npy`` file."""
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(f)
+            return cls(path, f.tell(), dtype, shape[0] if shape else 0)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def read(self, start: int, end: int):
+        """Items ``start:end`` (an array, or bytes for a plain file)."""
+        data = os.pread(self.fd, (end - start) * self.itemsize, self.offset + start * self.itemsize)
+        return data if self.dtype is None else np.frombuffer(data, dtype=self.dtype)
+
+    def all(self):
+        return self.read(0, self.length)
+
+    def __del__(self):
+        try:
+            os.close(self.fd)
+        except (OSError, AttributeError):
+            pass
+
+
 class SegmentColumns:
-    """The memory-mapped columns of one segment."""
+    """The columns of one segment: term lists and offsets memory-mapped (a few pages a look-up),
+    postings and text read in slices as queries need them."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -225,8 +263,8 @@ class SegmentColumns:
             try:
                 self._fields[fieldname] = (self._load(f"{fieldname}.terms.npy"),
                                            self._load(f"{fieldname}.offsets.npy"),
-                                           self._load(f"{fieldname}.docs.npy"),
-                                           self._load(f"{fieldname}.weights.npy"))
+                                           FileSlices.npy(self.folder / f"{fieldname}.docs.npy"),
+                                           FileSlices.npy(self.folder / f"{fieldname}.weights.npy"))
             except FileNotFoundError:
                 self._fields[fieldname] = None
         return self._fields[fieldname]
@@ -249,7 +287,7 @@ class SegmentColumns:
             return None
         _, offsets, docs, weights = self._field(fieldname)
         start, end = int(offsets[i]), int(offsets[i + 1])
-        return docs[start:end], weights[start:end]
+        return docs.read(start, end), weights.read(start, end)
 
     def terms(self, fieldname: str):
         field = self._field(fieldname)
@@ -258,12 +296,11 @@ class SegmentColumns:
     def lengths(self, fieldname: str) -> np.ndarray:
         return self._load(f"{fieldname}.lengths.npy", mmap=False)
 
-    def blob(self, fieldname: str) -> tuple[Any, np.ndarray]:
+    def blob(self, fieldname: str) -> tuple[FileSlices, np.ndarray]:
         """(compacted UTF-8 text of a field for all documents, offsets)."""
         if fieldname not in self._blobs:
-            with open(self.folder / f"{fieldname}.compact.bin", "rb") as f:
-                blob = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if f.seek(0, 2) else b""
-            self._blobs[fieldname] = (blob, self._load(f"{fieldname}.compact.npy"))
+            self._blobs[fieldname] = (FileSlices(self.folder / f"{fieldname}.compact.bin"),
+                                      self._load(f"{fieldname}.compact.npy"))
         return self._blobs[fieldname]
 
     def facet(self, fieldname: str) -> tuple[np.ndarray, list]:
@@ -367,6 +404,7 @@ class IndexColumns:
             if field is None:
                 continue
             terms, offsets, docs, _ = field
+            docs = docs.all()
             owners = np.repeat(np.arange(len(terms), dtype=np.int64) + base, np.diff(offsets))
             codes[np.asarray(docs, dtype=np.int64) + offset] = owners
             base += len(terms)
@@ -379,6 +417,7 @@ class IndexColumns:
         if field is None or not len(field[2]):
             return None
         _, offsets, docs, weights = field
+        docs, weights = docs.all(), weights.all()
         codes = self.doc_codes[np.asarray(docs, dtype=np.int64) + offset]
         first = np.ones(len(codes), dtype=bool)
         first[1:] = codes[1:] != codes[:-1]
@@ -416,7 +455,7 @@ class IndexColumns:
             blob, offsets = seg.blob(fieldname)
             local = docnums[which] - offset
             for k, start, end in zip(which.tolist(), offsets[local].tolist(), offsets[local + 1].tolist()):
-                pieces[k] = blob[start:end]
+                pieces[k] = blob.read(start, end)
         return Joined(pieces)
 
     def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:

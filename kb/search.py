@@ -443,7 +443,7 @@ class TermCache:
     generation, within a byte budget (the costly lists — 中华人民共和国 in 70k law passages — are
     the ones every query about laws repeats)."""
 
-    MIN_POSTINGS, BUDGET = 4096, 48 * 2**20
+    MIN_POSTINGS, BUDGET = 4096, 32 * 2**20
 
     def __init__(self):
         self._items: OrderedDict[tuple, Any] = OrderedDict()
