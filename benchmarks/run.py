@@ -215,29 +215,33 @@ def jieba_throughput(passages) -> float:
     return chars / (time.perf_counter() - began)
 
 
-def http_latency(index_dir: Path, queries: list[str], clients: int, requests: int) -> dict:
-    """`kb serve` on a free port; `clients` threads share `requests` bounded GETs on 127.0.0.1."""
+def start_server(index_dir: Path, query: str, *extra: str) -> tuple[subprocess.Popen, str, float]:
+    """`kb serve` on a free port of 127.0.0.1: (process, base URL, seconds to its first answer)."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "KB_BASKET_DB": str(OUT / "bench-basket.sqlite")}
-    server = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--port", str(port), "--threads", "32",
-                               "--index", str(index_dir)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    began = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--port", str(port), *extra,
+                               "--index", str(index_dir)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL,
+                              env={**os.environ, "KB_BASKET_DB": str(OUT / "bench-basket.sqlite")})
     base = f"http://127.0.0.1:{port}"
-    cold_began = time.perf_counter()
     while True:
         try:
-            urllib.request.urlopen(base + "/api/search?q=" + urllib.parse.quote("党建"), timeout=5)
-            break
+            urllib.request.urlopen(base + "/api/search?q=" + urllib.parse.quote(query), timeout=5).read()
+            return server, base, time.perf_counter() - began
         except OSError:
-            if time.perf_counter() - cold_began > 120:
+            if time.perf_counter() - began > 120:
                 server.kill()
                 raise SystemExit("kb serve did not start")
-            time.sleep(0.1)
-    cold = time.perf_counter() - cold_began
+            time.sleep(0.05)
+
+
+def http_latency(index_dir: Path, queries: list[str], clients: int, requests: int) -> dict:
+    """`kb serve` on a free port; `clients` threads share `requests` bounded GETs on 127.0.0.1."""
+    server, base, cold = start_server(index_dir, "党建", "--threads", "32")
     samples, errors, lock = [], 0, threading.Lock()
     todo = iter(range(requests))
 
@@ -278,8 +282,6 @@ def http_latency(index_dir: Path, queries: list[str], clients: int, requests: in
 def cold_start_shipped(repeats: int = 3) -> dict:
     """`kb serve` on the shipped corpus: seconds from process start to the first answer, and its RSS
     then (the index is built beforehand, not timed; each start is a new process)."""
-    import socket
-
     import psutil
 
     folder = OUT / "kb-shipped"
@@ -288,24 +290,8 @@ def cold_start_shipped(repeats: int = 3) -> dict:
                    cwd=ROOT, check=True, capture_output=True)
     starts, rss = [], []
     for _ in range(repeats):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        began = time.perf_counter()
-        server = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--port", str(port), "--index", str(folder)],
-                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  env={**os.environ, "KB_BASKET_DB": str(OUT / "bench-basket.sqlite")})
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/search?q=" + urllib.parse.quote("两楼联动"),
-                                       timeout=5).read()
-                break
-            except OSError:
-                if time.perf_counter() - began > 60:
-                    server.kill()
-                    raise SystemExit("kb serve did not start")
-                time.sleep(0.05)
-        starts.append(time.perf_counter() - began)
+        server, _, seconds = start_server(folder, "两楼联动")
+        starts.append(seconds)
         rss.append(psutil.Process(server.pid).memory_info().rss / 2**20)
         server.terminate()
         server.wait(timeout=30)
