@@ -147,7 +147,7 @@ def test_reading_candidates_by_bound_gives_the_exhaustive_ranking(searcher, monk
     import random
 
     import kb.search as S
-    from tests.conftest import dev_judgments
+    from conftest import dev_judgments
 
     rng = random.Random(7)
     texts = [h["passage"] for h in searcher.search("社区", limit=100).hits]

@@ -84,7 +84,7 @@ def test_fast_cut_gives_jiebas_tokens_on_seeds_and_laws():
     import jieba
 
     from kb.normalize import normalize
-    from tests.conftest import ROOT, SHARED
+    from conftest import ROOT, SHARED
 
     assert segment._state["fast"] is not None  # the dependency is installed and used
     segment.add_terms(["两楼联动", "金色纽带", "凝聚力工程"])
