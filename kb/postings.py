@@ -346,6 +346,7 @@ class IndexColumns:
     number = segment offset + local number, with deletions and per-document priors as arrays."""
 
     def __init__(self, index_dir: Path | str, reader, prior_of: dict[str, float] | None = None):
+        self.cache: dict = {}  # what searches derive from this generation (filters, score cache)
         self.ndocs = reader.doc_count_all()
         self.segments: list[tuple[SegmentColumns, int]] = []
         self.alive = np.ones(self.ndocs, dtype=bool)

@@ -644,7 +644,7 @@ class Searcher:
         self._opened_inode = self.index_dir.stat().st_ino
         self._generation = 0
         self._reopen_lock = threading.Lock()
-        self._columns: tuple[tuple, IndexColumns, dict] | None = None
+        self._columns: tuple[tuple, IndexColumns] | None = None
 
     @property
     def catalogue(self) -> Catalogue:
@@ -708,24 +708,21 @@ class Searcher:
             with self._reopen_lock:
                 current = self._columns
                 if current is None or current[0] != key:
-                    current = self._columns = (key, IndexColumns(self.index_dir, reader, type_weights()),
-                                               {})
+                    current = self._columns = (key, IndexColumns(self.index_dir, reader, type_weights()))
         return current[1]
 
-    def _term_cache(self) -> TermCache:
-        return self._columns[2].setdefault("terms", TermCache())
-
     def _filter_mask(self, filter_q: Q.Query, cols: IndexColumns) -> np.ndarray:
-        cache = self._columns[2].setdefault("filters", {})
+        filters = cols.cache.setdefault("filters", {})  # per index generation, shared by threads
         key = repr(filter_q)
-        if key not in cache:
+        mask = filters.get(key)
+        if mask is None:
             mask = np.zeros(cols.ndocs, dtype=bool)
             docs = np.fromiter(self.searcher.docs_for_query(filter_q), dtype=np.int64)
             mask[docs[docs < cols.ndocs]] = True
-            if len(cache) > 64:
-                cache.clear()
-            cache[key] = mask
-        return cache[key]
+            if len(filters) > 64:
+                filters.clear()
+            filters[key] = mask
+        return mask
 
     def _stored(self, docnum: int) -> dict[str, Any]:
         return self.searcher.stored_fields(int(docnum))
@@ -753,7 +750,7 @@ class Searcher:
         page = max(1, page)
         limit = max(1, min(limit, 200))
         cols = self.columns()
-        ranking = Ranking(cols, self._term_cache())
+        ranking = Ranking(cols, cols.cache.setdefault("terms", TermCache()))
         mask = cols.alive.copy()
         if filter_q is not None:
             mask &= self._filter_mask(filter_q, cols)
@@ -862,7 +859,7 @@ class Searcher:
 
     def _model_postings(self, cols: IndexColumns) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Every (passage, model) pair of the index: model names, passages, model numbers."""
-        cache = self._columns[2]
+        cache = cols.cache
         if "models" not in cache:
             terms = cols.field_terms("models")
             pairs = [cols.postings("models", term)[0] for term in terms]
