@@ -354,7 +354,7 @@ def main() -> None:
     chars = sum(len(t) for _, _, t in passages)
     report["corpus"] = {"documents": len(docs), "passages": len(passages), "chars": chars}
     print(report["corpus"], flush=True)
-    kb_dir = OUT / "kb-index"
+    kb_dir = OUT / ("kb-index-quick" if args.quick else "kb-index")  # a quick run keeps the full index
     reuse = args.reuse_index and (kb_dir / "models.json").exists()
     jieba_cps = float("nan") if reuse else jieba_throughput(passages)  # only the build ratio needs it
     print(f"raw jieba.lcut: {jieba_cps:,.0f} chars/s", flush=True)
