@@ -24,13 +24,13 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-from bisect import bisect_right
-from itertools import accumulate
 import re
 import shutil
 import tempfile
 from array import array
+from bisect import bisect_right
 from concurrent.futures import ProcessPoolExecutor
+from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
@@ -387,14 +387,12 @@ class IndexColumns:
 
     def _joined_facet(self, fieldname: str) -> tuple[np.ndarray, list]:
         codes = np.full(self.ndocs, -1, dtype=np.int32)
-        values: list = []
         index: dict = {}
         for seg, offset in self.segments:
             local, local_values = seg.facet(fieldname)
             remap = np.array([index.setdefault(v, len(index)) for v in local_values] + [-1], dtype=np.int32)
             codes[offset:offset + len(local)] = remap[local]
-        values = list(index)
-        return codes, values
+        return codes, list(index)
 
     def _doc_codes(self) -> np.ndarray:
         """A number per document and segment (passages of one document share it)."""

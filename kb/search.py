@@ -18,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -203,8 +203,10 @@ class Plan:
     def empty(self) -> bool:
         return not (self.units or self.required)
 
+    @cached_property
     def scored(self) -> list[Unit]:
-        """Every unit that scores (required ones too), those alike merged by adding boosts."""
+        """Every unit that scores (required ones too), those alike merged by adding boosts
+        (worked out once a query: every batch of candidates uses it)."""
         boosts: dict[Unit, float] = {}
         for unit in self.units + [u for group in self.required for u in group]:
             like = Unit(unit.field, unit.terms, 1.0, unit.check, unit.near)
@@ -606,12 +608,14 @@ class Ranking:
             self._present[key] = mask
         return self._present[key]
 
-    def may_hold(self, unit: Unit) -> np.ndarray:
-        """Per passage: may the unit hold? Exact for metadata units; for text units, every term
-        is present (the check itself waits for the candidates' text)."""
+    def may_hold(self, unit: Unit, passages: np.ndarray | None = None) -> np.ndarray:
+        """May the unit hold, per passage (or for ``passages`` only)? Exact for metadata units;
+        for text units, every term is present (the check itself waits for the candidates' text)."""
         if unit.field in DOC_FIELDS:
-            return self.doc_holds(unit)[self.cols.passage_doc]
-        return self.present(unit)
+            docs = self.cols.passage_doc if passages is None else self.cols.passage_doc[passages]
+            return self.doc_holds(unit)[docs]
+        present = self.present(unit)
+        return present if passages is None else present[passages]
 
     def metadata(self, units: list[Unit]) -> np.ndarray:
         """The exact score per passage of the title/unit/place units."""
@@ -757,7 +761,7 @@ class Searcher:
         if wanted.empty:  # filters alone: every passage they allow, in index order
             upper = mask.astype(np.float32)
         else:
-            units = wanted.scored()
+            units = wanted.scored
             ranking.meta = ranking.metadata([u for u in units if u.field in DOC_FIELDS])
             upper = ranking.upper([u for u in units if u.field not in DOC_FIELDS]) + ranking.meta
             mask &= upper > 0
@@ -821,12 +825,12 @@ class Searcher:
         for excluded in wanted.excluded:
             keep &= ~text("text").contains(excluded.encode("utf-8"))
         for group in wanted.required:
-            keep &= np.logical_or.reduce([ranking.may_hold(u)[cands] & holding(u, text(u.field))
-                                          if u.field not in DOC_FIELDS else ranking.may_hold(u)[cands]
+            keep &= np.logical_or.reduce([ranking.may_hold(u, cands) & holding(u, text(u.field))
+                                          if u.field not in DOC_FIELDS else ranking.may_hold(u, cands)
                                           for u in group])
         scores = ranking.meta[cands]  # title/unit/place: exact already
         values: dict[tuple[str, str], np.ndarray] = {}  # a term's scores at the candidates
-        for unit in wanted.scored():
+        for unit in wanted.scored:
             if unit.field in DOC_FIELDS:
                 continue
             part = np.zeros(len(cands), dtype=np.float32)

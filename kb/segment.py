@@ -77,17 +77,20 @@ def setup(cache_dir: Path | str | None = None) -> None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
         jieba.dt.tmp_dir = str(cache_dir)
     jieba.dt.initialize()
+    _state["fast"] = rjieba.Jieba() if rjieba is not None else None
     for line in _dictionary_lines():
         word, *rest = line.split()
         freq = int(rest[0]) if rest and rest[0].isdigit() else None
         tag = rest[-1] if rest and not rest[-1].isdigit() else None
-        jieba.add_word(word, freq, tag)
-    if rjieba is not None:
-        fast = rjieba.Jieba()
-        for line in _dictionary_lines():  # the same words with jieba's resulting frequencies
-            fast.add_word(line.split()[0], jieba.dt.FREQ[line.split()[0]], None)
-        _state["fast"] = fast
+        _add_word(word, freq, tag)
     _state["ready"] = True
+
+
+def _add_word(word: str, freq: int | None = None, tag: str | None = None) -> None:
+    """Add a word to jieba and the same word, with jieba's resulting frequency, to jieba-rs."""
+    jieba.add_word(word, freq, tag)
+    if _state["fast"] is not None:
+        _state["fast"].add_word(word, jieba.dt.FREQ[word], None)
 
 
 def add_terms(terms: Iterable[str]) -> None:
@@ -96,9 +99,7 @@ def add_terms(terms: Iterable[str]) -> None:
     new = [t for t in terms if t not in _state["extra"]]
     for term in new:
         if not jieba.dt.FREQ.get(term):
-            jieba.add_word(term)
-            if _state["fast"] is not None:
-                _state["fast"].add_word(term, jieba.dt.FREQ[term], None)
+            _add_word(term)
         _state["extra"].add(term)
     if new:
         for cached in (decompose, finest, expansion, _segment_short):
