@@ -178,7 +178,7 @@ class Kb:
     name = "kb"
 
     def build(self, passages=None, folder: Path = None, docs=None):
-        from kb.index import build
+        from kb.ingest import rebuild as build
 
         build(folder, docs)
         from kb.search import Searcher

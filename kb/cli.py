@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,7 +11,7 @@ import click
 
 from kb import evaluate as ev
 from kb.documents import Document
-from kb.index import IndexBusy, IndexMissing, build, default_index_dir
+from kb.store import StoreError, default_index_dir
 from kb.readers import ReadError, read_path, supported
 
 SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -85,9 +86,11 @@ def index_cmd(paths: tuple[Path, ...], rebuild: bool, index_dir: Path | None) ->
         fail("没有可索引的文档 / nothing to index")
     bar = tqdm(total=len(docs), desc="索引 / indexing", unit="doc", file=sys.stderr,
                disable=len(docs) < 50)
+    from kb.ingest import rebuild
+
     try:
-        passages = build(target, docs, on_doc=lambda _d: bar.update())
-    except IndexBusy as exc:
+        passages = rebuild(target, docs, on_doc=lambda _d: bar.update())
+    except StoreError as exc:
         fail(str(exc))
     bar.close()
     click.echo(f"已索引 / indexed: {len(docs)} 篇文档 documents, {passages} 个段落 passages, "
@@ -123,7 +126,7 @@ def add_cmd(paths: tuple[Path, ...], wait: float, index_dir: Path | None) -> Non
         click.echo(f"失败 / failed: {problem}", err=True)
     try:
         outcome = ingest.add(target, docs, lock_timeout=wait) if docs else ingest.Outcome()
-    except IndexBusy as exc:
+    except StoreError as exc:
         fail(str(exc))
     for new, kept in outcome.duplicates:
         click.echo(f"近似重复 / near-duplicate: {new} ≈ {kept}，保留 / kept {kept}")
@@ -147,7 +150,7 @@ def remove_cmd(refs: tuple[str, ...], wait: float, index_dir: Path | None) -> No
 
     try:
         outcome = ingest.remove(resolve_index(index_dir), refs, lock_timeout=wait)
-    except (IndexBusy, FileNotFoundError) as exc:
+    except StoreError as exc:
         fail(str(exc))
     if not outcome.removed:
         fail("没有找到要删除的文档 / nothing matched: " + " ".join(refs))
@@ -158,8 +161,10 @@ def open_searcher(index_dir: Path | None):
     from kb.search import Searcher
 
     try:
-        return Searcher(resolve_index(index_dir))
-    except IndexMissing as exc:
+        searcher = Searcher(resolve_index(index_dir))
+        searcher.view()
+        return searcher
+    except StoreError as exc:
         fail(str(exc))
 
 
@@ -268,9 +273,10 @@ def models_cmd(as_json: bool, compare: tuple[str, ...], index_dir: Path | None) 
 
 def ensure_index(target: Path) -> None:
     """Build the index from the shipped corpus when it is missing (first start)."""
-    from whoosh import index as windex
+    from kb import store
+    from kb.ingest import rebuild
 
-    if windex.exists_in(str(target)):
+    if store.exists(target):
         return
     click.echo(f"首次启动：正在从 {corpus_dir()} 建立索引 / first start: building the index …", err=True)
     files, problems = expand_paths([corpus_dir()])
@@ -280,25 +286,69 @@ def ensure_index(target: Path) -> None:
     from tqdm import tqdm
 
     with tqdm(total=len(docs), desc="索引 / indexing", unit="doc", file=sys.stderr) as bar:
-        build(target, docs, on_doc=lambda _d: bar.update())
+        try:
+            rebuild(target, docs, on_doc=lambda _d: bar.update())
+        except StoreError as exc:
+            fail(str(exc))
 
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址 / bind address")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="进程数（默认：CPU 核数）/ worker processes (default: number of cores)")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="每个进程的线程数 / threads per worker")
 @index_option
-def serve_cmd(host: str, port: int, threads: int, index_dir: Path | None) -> None:
-    """启动网页界面与 JSON API（waitress）/ serve the web UI and JSON API."""
-    import waitress
-
-    from kb.web import create_app
+def serve_cmd(host: str, port: int, workers: int | None, threads: int, index_dir: Path | None) -> None:
+    """启动网页界面与 JSON API / serve the web UI and JSON API (gunicorn; waitress on Windows)."""
+    from kb.web import serve
 
     target = resolve_index(index_dir)
     ensure_index(target)
-    app = create_app(target)
-    click.echo(f"kb 已启动 / serving on http://{host}:{port}/  (Ctrl+C 退出 / to stop)", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="kb")
+    try:
+        serve.check_index(target)
+    except StoreError as exc:
+        fail(str(exc))
+    workers = workers or os.cpu_count() or 1
+    click.echo(f"kb 已启动 / serving on http://{host}:{port}/  ({serve.describe(workers, threads)}; "
+               f"Ctrl+C 退出 / to stop)", err=True)
+    serve.run(target, host, port, workers, threads)
+
+
+@main.command("optimize")
+@click.option("--wait", default=60.0, show_default=True, help="等待另一个写入结束的秒数 / seconds to wait for another writer")
+@index_option
+def optimize_cmd(wait: float, index_dir: Path | None) -> None:
+    """把索引合并为一个段 / merge every segment of the index into one."""
+    from kb.store import IndexStore
+
+    try:
+        stats = IndexStore(resolve_index(index_dir)).optimize(wait)
+    except StoreError as exc:
+        fail(str(exc))
+    click.echo(f"已合并 / merged: {stats['segments']} 个段 segment(s), {stats['passages']} 个段落 passages")
+
+
+@main.command("check")
+@click.option("--repair", is_flag=True, help="重建能从索引本身重建的部分 / rebuild what the index itself can give")
+@index_option
+def check_cmd(repair: bool, index_dir: Path | None) -> None:
+    """检查索引的每个段、列与模式目录 / verify every segment, column and catalogue entry."""
+    from kb.store import IndexStore
+
+    target = resolve_index(index_dir)
+    try:
+        problems = IndexStore(target).check(repair=repair)
+    except StoreError as exc:
+        fail(str(exc))
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems and not repair:
+        fail(f"发现 {len(problems)} 个问题，可运行 kb check --repair / {len(problems)} problem(s) found, "
+             f"run `kb check --repair`")
+    click.echo("索引完好 / the index is sound" if not problems else
+               f"已修复 / repaired: {len(problems)}")
 
 
 if __name__ == "__main__":

@@ -12,19 +12,16 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-__all__ = ["IndexBusy", "Outcome", "add", "remove"]
+__all__ = ["IndexBusy", "Outcome", "add", "remove", "rebuild"]
 
-from whoosh import index as windex
-
-from kb import models, postings, segment
+from kb import models, segment, store
 from kb.documents import Document
-from kb.index import (TERMS_FILE, IndexBusy, acquire, load_terms, make_schema, passage_records,
-                      prepare_segmenter)
+from kb.index import PARALLEL_MIN_PASSAGES, IndexBusy, passage_records
+from kb.store import IndexStore, Transaction
 
 SHINGLE, PERMUTATIONS, DUPLICATE_JACCARD = 5, 64, 0.8
 BATCH = 200
@@ -50,47 +47,27 @@ def minhash(text: str):
     return signature
 
 
-def open_or_create(index_dir: Path):
-    index_dir = Path(index_dir)
-    if windex.exists_in(str(index_dir)):
-        prepare_segmenter(index_dir)
-        return windex.open_dir(str(index_dir))
-    index_dir.mkdir(parents=True, exist_ok=True)
-    prepare_segmenter(index_dir)
-    return windex.create_in(str(index_dir), make_schema())
-
-
-def indexed_documents(ix) -> dict[str, dict]:
-    """doc_id → {content_hash, source, text (first passages)} for every indexed document."""
-    docs: dict[str, dict] = {}
-    with ix.searcher() as searcher:
-        for fields in searcher.all_stored_fields():
-            entry = docs.setdefault(fields["doc_id"], {"content_hash": fields.get("content_hash", ""),
-                                                       "source": fields.get("source", ""), "parts": []})
-            entry["parts"].append((fields.get("order", 0), fields.get("text", "")))
-    for entry in docs.values():
-        entry["text"] = "\n".join(t for _, t in sorted(entry.pop("parts")))
-    return docs
-
-
-def _write_terms(index_dir: Path, terms: set[str]) -> None:
-    """Add harvested terms to terms.txt atomically (a superset is harmless after a crash)."""
-    old = set(load_terms(index_dir))
-    if terms <= old:
-        return
-    fd, tmp = tempfile.mkstemp(dir=index_dir, prefix=".terms-")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(sorted(old | terms)))
-    os.replace(tmp, Path(index_dir) / TERMS_FILE)
-
-
-def _update_catalogue(index_dir: Path, new_docs: list[Document], dropped: set[str]) -> dict[str, list[str]]:
-    """Models of the new documents join the catalogue; those of replaced/removed ones leave."""
-    kept = [m for m in models.load(index_dir) if m.doc_id not in dropped]
-    fresh = [m for doc in new_docs for m in models.extract(doc)]
-    by_passage = models.attach_mentions(kept + fresh, new_docs)
-    models.save(index_dir, kept + fresh)
+def _catalogue_for(tx: Transaction, fresh: list[models.Model], batch: list[Document],
+                   dropped: set[str]) -> dict[str, list[str]]:
+    """Models of the new documents join the commit's catalogue; those of replaced/removed ones leave."""
+    kept = [models.Model(**m) for m in tx.catalogue if m.get("doc_id") not in dropped]
+    by_passage = models.attach_mentions(kept + fresh, batch)
+    tx.catalogue = [m.to_dict() for m in kept + fresh]
     return by_passage
+
+
+def _write_batch(index: IndexStore, batch: list[Document], replaced: set[str], lock_timeout: float) -> int:
+    """One commit: the batch's passages, models and harvested terms, visible together or not at all."""
+    terms = set().union(*(segment.harvest_terms(d.text) for d in batch))
+    segment.add_terms(terms)  # models and passages are cut with the batch's own terms
+    fresh = [m for doc in batch for m in models.extract(doc)]
+    with index.transaction(lock_timeout) as tx:
+        tx.add_terms(terms)
+        models_of = _catalogue_for(tx, fresh, batch, {d.doc_id for d in batch if d.doc_id in replaced})
+        for doc in batch:
+            tx.delete(doc.doc_id)
+            tx.add(passage_records(doc, models_of))
+    return tx.passages
 
 
 def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
@@ -98,10 +75,9 @@ def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
     """Add or replace documents; unchanged ones and near-duplicates are skipped."""
     from datasketch import MinHashLSH
 
-    index_dir = Path(index_dir)
-    ix = open_or_create(index_dir)
+    index = IndexStore(index_dir, create=True)
     outcome = Outcome()
-    existing = indexed_documents(ix)
+    existing = index.documents()
     lsh = MinHashLSH(threshold=DUPLICATE_JACCARD, num_perm=PERMUTATIONS)
     signatures = {}
     for doc_id, entry in existing.items():
@@ -130,59 +106,49 @@ def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
         if on_doc:
             on_doc(doc)
     for start in range(0, len(pending), BATCH):
-        batch = pending[start:start + BATCH]
-        terms = set().union(*(segment.harvest_terms(d.text) for d in batch))
-        _write_terms(index_dir, terms)
-        segment.add_terms(terms)
-        models_of = _update_catalogue(index_dir, batch, {d.doc_id for d in batch if d.doc_id in replaced})
-        writer = acquire(ix, lock_timeout)
-        try:
-            for doc in batch:
-                writer.delete_by_term("doc_id", doc.doc_id)
-            outcome.passages += _add_batch(writer, batch, models_of)
-            writer.commit()
-        except BaseException:
-            writer.cancel()
-            raise
-        postings.update(index_dir, ix)
-    ix.close()
+        outcome.passages += _write_batch(index, pending[start:start + BATCH], replaced, lock_timeout)
+    index.close()
     return outcome
-
-
-def _add_batch(writer, docs: list[Document], models_of: dict[str, list[str]]) -> int:
-    count = 0
-    for doc in docs:
-        for record in passage_records(doc, models_of):
-            writer.add_document(**record)
-            count += 1
-    return count
 
 
 def remove(index_dir: Path, refs: Iterable[str], lock_timeout: float = 60.0) -> Outcome:
     """Remove documents by doc id, by source file name, or by a path (its file name)."""
-    index_dir = Path(index_dir)
-    if not windex.exists_in(str(index_dir)):
-        raise FileNotFoundError(f"{index_dir}: 没有索引 / no index here")
-    ix = windex.open_dir(str(index_dir))
+    index = IndexStore(index_dir)
     outcome = Outcome()
-    writer = acquire(ix, lock_timeout)
-    try:
-        known = indexed_documents(ix)
+    with index.transaction(lock_timeout) as tx:
+        known = tx.documents()
         for ref in refs:
             name = Path(ref).name
             stem = Path(ref).stem
             matches = [d for d, e in known.items()
                        if d in (ref, stem) or e["source"] in (ref, name) or d.startswith(f"{stem}-")]
             for doc_id in matches:
-                writer.delete_by_term("doc_id", doc_id)
+                tx.delete(doc_id)
                 outcome.removed.append(doc_id)
-        writer.commit()
-    except BaseException:
-        writer.cancel()
-        raise
-    postings.update(index_dir, ix)
-    if outcome.removed:
-        kept = [m for m in models.load(index_dir) if m.doc_id not in outcome.removed]
-        models.save(index_dir, kept)
-    ix.close()
+        if outcome.removed:
+            tx.catalogue = [m for m in tx.catalogue if m.get("doc_id") not in outcome.removed]
+    index.close()
     return outcome
+
+
+def rebuild(index_dir: Path | str, docs: list[Document], on_doc: Callable[[Document], None] | None = None,
+            lock_timeout: float = 60.0) -> int:
+    """`kb index`: a fresh index of ``docs`` swapped in whole; returns the passages written."""
+    terms: set[str] = set()
+    for doc in docs:
+        terms |= segment.harvest_terms(doc.text)
+    big = sum(len(d.passages) for d in docs) >= PARALLEL_MIN_PASSAGES
+    written = []
+
+    def fill(tx: Transaction) -> None:
+        tx.add_terms(terms)
+        catalogue, models_of = models.build_catalogue(docs)
+        tx.catalogue = [m.to_dict() for m in catalogue]
+        for doc in docs:
+            tx.add(passage_records(doc, models_of))
+            if on_doc:
+                on_doc(doc)
+        written.append(tx.passages)
+
+    store.rebuild(index_dir, fill, procs=(os.cpu_count() or 1) if big else 1, lock_timeout=lock_timeout)
+    return written[0]

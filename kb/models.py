@@ -389,8 +389,8 @@ def load(index_dir: Path) -> list[Model]:
 class Catalogue:
     """The models of one index, with look-ups for pages, the API and search."""
 
-    def __init__(self, index_dir: Path):
-        self.models = load(index_dir)
+    def __init__(self, index_dir: Path | None = None, models: list[Model] | None = None):
+        self.models = models if models is not None else load(index_dir)
         self.by_id = {m.model_id: m for m in self.models}
         self.keys = [(m, [k for k in {m.key, *map(key_of, m.aliases)} if len(k) >= 2]) for m in self.models]
 

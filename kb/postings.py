@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from array import array
 from bisect import bisect_right
 from concurrent.futures import ProcessPoolExecutor
@@ -172,8 +173,10 @@ def _write_by_id(index_dir: str, segment_id: str) -> None:
                 write_segment(leaf, segment_folder(Path(index_dir), leaf))
 
 
-def update(index_dir: Path | str, ix) -> None:
-    """Give every segment of ``ix`` its columns; drop the columns of segments merged away.
+def update(index_dir: Path | str, ix, grace: float = 0.0, initializer=None) -> None:
+    """Give every segment of ``ix`` its columns; drop the columns of segments merged away (after
+    ``grace`` seconds: a reader of an older generation may still read them).
+    ``initializer`` runs first in each worker process (the store makes them die with this one).
     Big segments (a parallel build makes one per core) are written in parallel processes."""
     index_dir = Path(index_dir)
     with ix.reader() as reader:
@@ -189,18 +192,60 @@ def update(index_dir: Path | str, ix) -> None:
         big = [leaf for leaf in missing if leaf.doc_count_all() >= PARALLEL_MIN_DOCS]
         if len(big) > 1 and (os.cpu_count() or 1) > 1:
             context = multiprocessing.get_context("spawn")  # no fork of a process with threads
-            with ProcessPoolExecutor(min(len(big), os.cpu_count() or 1), mp_context=context) as pool:
+            with ProcessPoolExecutor(min(len(big), os.cpu_count() or 1), mp_context=context,
+                                     initializer=initializer) as pool:
                 for done in [pool.submit(_write_by_id, str(index_dir), leaf.segment().segment_id())
                              for leaf in big]:
                     done.result()
             missing = [leaf for leaf in missing if leaf not in big]
         for leaf in missing:
             write_segment(leaf, segment_folder(index_dir, leaf))
-    root = index_dir / COLUMNS_DIR
-    if root.exists():
-        for stale in root.iterdir():
-            if stale.name not in live and ".tmp-" not in stale.name:
+    sweep(index_dir, live, grace)
+
+
+def sweep(index_dir: Path, live: set[str], grace: float = 0.0) -> None:
+    """Remove column folders of segments not in ``live``: marked first, removed ``grace`` seconds later."""
+    root = Path(index_dir) / COLUMNS_DIR
+    if not root.exists():
+        return
+    now = time.time()
+    for stale in root.iterdir():
+        if stale.name in live:
+            continue
+        if ".tmp-" in stale.name:
+            if now - stale.stat().st_mtime > 3600:  # left by a killed writer
                 shutil.rmtree(stale, ignore_errors=True)
+            continue
+        marker = stale / "RETIRED"
+        if grace <= 0 or marker.exists() and now - marker.stat().st_mtime >= grace:
+            shutil.rmtree(stale, ignore_errors=True)
+        elif not marker.exists():
+            try:
+                marker.touch()
+            except OSError:
+                pass
+
+
+def check_segment(folder: Path, ndocs: int) -> str:
+    """What is wrong with a segment's columns ('' if nothing): every file there and readable."""
+    if not _current(folder):
+        return "缺失或版本不符 / missing or outdated"
+    try:
+        for name in sorted(os.listdir(folder)):
+            path = folder / name
+            if name.endswith(".npy"):
+                data = np.load(path, mmap_mode="r")
+                if name.endswith((".lengths.npy", ".codes.npy")) and len(data) != ndocs:
+                    return f"{name}: 长度不符 / wrong length"
+            elif name.endswith(".json"):
+                json.loads(path.read_text(encoding="utf-8"))
+        for fieldname in SCORED_FIELDS:
+            offsets = np.load(folder / f"{fieldname}.compact.npy", mmap_mode="r")
+            if len(offsets) != ndocs + 1 or int(offsets[-1]) != os.path.getsize(folder / f"{fieldname}.compact.bin"):
+                return f"{fieldname}.compact: 长度不符 / wrong length"
+    except (OSError, ValueError, EOFError) as exc:
+        return f"无法读取 / unreadable ({type(exc).__name__})"
+    return ""
 
 
 # ---------------------------------------------------------------- reading

@@ -27,10 +27,10 @@ from whoosh import query as Q
 
 from kb import segment
 from kb.analysis import phrase_parts, query_words
-from kb.index import open_index, type_weights
-from kb.models import CATALOGUE_FILE, Catalogue
+from kb.models import Catalogue, Model
 from kb.normalize import DATA_DIR, normalize
 from kb.postings import DOC_FIELDS, IndexColumns, Joined, compact
+from kb.store import IndexStore, View
 
 MAX_QUERY_CHARS = 200
 SEARCH_FIELDS = ("text", "title", "unit", "place")
@@ -637,62 +637,58 @@ def top(scores: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
 
 
 class Searcher:
-    """Searches one index directory. Each thread gets its own Whoosh searcher;
-    :meth:`refresh` makes it see commits made since it opened."""
+    """Searches one index folder through its :class:`~kb.store.IndexStore`.
+
+    A thread reads one generation at a time: :meth:`pin` (the web app does it per request) takes
+    the latest one, :meth:`unpin` gives it back; a thread that never pins keeps the generation it
+    first read until :meth:`refresh`."""
 
     def __init__(self, index_dir):
         self.index_dir = Path(index_dir)
-        self.ix = open_index(self.index_dir)
+        self.store = IndexStore(self.index_dir)
         self._local = threading.local()
-        self._catalogue: tuple[float, Catalogue] | None = None
-        self._opened_inode = self.index_dir.stat().st_ino
-        self._generation = 0
-        self._reopen_lock = threading.Lock()
-        self._columns: tuple[tuple, IndexColumns] | None = None
+
+    def view(self) -> View:
+        current = getattr(self._local, "view", None)
+        if current is None:
+            current = self._local.view = self.store.open_view()
+        return current
+
+    def pin(self) -> View:
+        """Read the latest generation in this thread until :meth:`unpin`."""
+        self.unpin()
+        return self.view()
+
+    def unpin(self) -> None:
+        current = getattr(self._local, "view", None)
+        if current is not None:
+            self._local.view = None
+            current.close()
+
+    refresh = pin
+
+    @property
+    def generation(self) -> int:
+        return self.view().number
 
     @property
     def catalogue(self) -> Catalogue:
-        """The model catalogue built with the index (reloaded when the index is rebuilt)."""
-        path = self.index_dir / CATALOGUE_FILE
-        stamp = path.stat().st_mtime if path.exists() else 0.0
-        if self._catalogue is None or self._catalogue[0] != stamp:
-            self._catalogue = (stamp, Catalogue(self.index_dir))
-        return self._catalogue[1]
+        """The model catalogue of the generation this thread reads."""
+        view = self.view()
+        return view.derived("catalogue", lambda: Catalogue(models=[Model(**m) for m in view.catalogue]))
+
+    @property
+    def terms(self) -> list[str]:
+        """Terms harvested from the indexed texts (for related-term suggestions)."""
+        return self.view().terms
 
     @property
     def searcher(self):
-        current = getattr(self._local, "searcher", None)
-        if current is None:
-            current = self._local.searcher = self.ix.searcher()
-            self._local.generation = self._generation
-        return current
-
-    def refresh(self) -> None:
-        """See the latest commit; reopen the index if `kb index` swapped in a new build."""
-        inode = self._inode()
-        if inode != self._opened_inode:
-            with self._reopen_lock:
-                if inode != self._opened_inode:
-                    self.ix = open_index(self.index_dir)
-                    self._opened_inode = inode
-                    self._generation += 1
-        if getattr(self._local, "generation", None) != self._generation:
-            self._local.searcher = self.ix.searcher()
-            self._local.generation = self._generation
-        else:
-            self._local.searcher = self.searcher.refresh()
-
-    def _inode(self) -> int:
-        try:
-            return self.index_dir.stat().st_ino
-        except OSError:
-            return self._opened_inode
+        return self.view().searcher
 
     def close(self) -> None:
-        current = getattr(self._local, "searcher", None)
-        if current is not None:
-            current.close()
-        self.ix.close()
+        self.unpin()
+        self.store.close()
 
     def __enter__(self):
         return self
@@ -703,17 +699,8 @@ class Searcher:
     # ------------------------------------------------------------ columns
 
     def columns(self) -> IndexColumns:
-        """The columns of the reader this thread searches (rebuilt when its segments change)."""
-        reader = self.searcher.reader()
-        key = tuple((leaf.segment().segment_id(), leaf.segment().deleted_count())
-                    for leaf, _ in reader.leaf_readers() if leaf.doc_count_all())
-        current = self._columns
-        if current is None or current[0] != key:
-            with self._reopen_lock:
-                current = self._columns
-                if current is None or current[0] != key:
-                    current = self._columns = (key, IndexColumns(self.index_dir, reader, type_weights()))
-        return current[1]
+        """The columns of the generation this thread reads (built once per generation)."""
+        return self.view().columns()
 
     def _filter_mask(self, filter_q: Q.Query, cols: IndexColumns) -> np.ndarray:
         filters = cols.cache.setdefault("filters", {})  # per index generation, shared by threads

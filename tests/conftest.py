@@ -26,7 +26,7 @@ def corpus_docs():
 
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory, corpus_docs):
-    from kb.index import build
+    from kb.ingest import rebuild as build
 
     target = tmp_path_factory.mktemp("kb") / "index"
     build(target, corpus_docs)

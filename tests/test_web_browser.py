@@ -179,5 +179,5 @@ def test_first_start_builds_the_index(tmp_path):
         assert status == 200 and json.loads(body)["hits"]
     finally:
         live.stop()
-    log = live.proc.stdout.read()
+    log = live.output()
     assert "首次启动" in log and "127.0.0.1" in log

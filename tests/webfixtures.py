@@ -37,17 +37,22 @@ def free_port() -> int:
 class LiveServer:
     """`kb serve` in a subprocess on a free local port."""
 
-    def __init__(self, index_dir: Path, basket_db: Path, cwd: Path = ROOT):
+    def __init__(self, index_dir: Path, basket_db: Path, cwd: Path = ROOT, workers: int = 1,
+                 threads: int = 8, env: dict | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "KB_BASKET_DB": str(basket_db)}
+        env = {**os.environ, "KB_BASKET_DB": str(basket_db), **(env or {})}
+        # the access log goes to a file: a pipe nobody reads would stall the server once full
+        self.log = Path(basket_db).with_name(f"serve-{self.port}.log")
+        self._log_handle = self.log.open("w", encoding="utf-8")
         self.proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--port", str(self.port),
+                                      "--workers", str(workers), "--threads", str(threads),
                                       "--index", str(index_dir)], cwd=cwd, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     stdout=self._log_handle, stderr=subprocess.STDOUT, text=True)
         deadline = time.time() + 120
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("kb serve exited: " + (self.proc.stdout.read() or ""))
+                raise RuntimeError("kb serve exited: " + self.output())
             try:
                 urllib.request.urlopen(self.url + "/help", timeout=2)
                 return
@@ -56,9 +61,15 @@ class LiveServer:
         self.stop()
         raise RuntimeError("kb serve did not answer in time")
 
+    def output(self) -> str:
+        self._log_handle.flush()
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
-            self.proc.wait(timeout=10)
+            self.proc.wait(timeout=40)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
+        self._log_handle.close()

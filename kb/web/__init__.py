@@ -1,14 +1,18 @@
 """Stage 6 — serve: the Flask app (factory + blueprints). The only layer that imports Flask."""
 from __future__ import annotations
 
+import logging
 import os
+import time
 from pathlib import Path
 
 from flask import Flask, g, jsonify, render_template, request
 
 from kb.basket import BasketStore, new_basket_id, valid_basket_id
-from kb.index import default_index_dir
 from kb.search import Searcher
+from kb.store import StoreError, default_index_dir
+
+access_log = logging.getLogger("kb.access")
 
 BASKET_COOKIE = "kb_basket"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -19,8 +23,10 @@ def default_basket_db() -> Path:
     return Path(os.environ.get("KB_BASKET_DB") or "var/basket.sqlite")
 
 
-def create_app(index_dir: Path | str | None = None, basket_db: Path | str | None = None) -> Flask:
-    """Build the app over an existing index directory."""
+def create_app(index_dir: Path | str | None = None, basket_db: Path | str | None = None,
+               log_requests: bool = False) -> Flask:
+    """Build the app over an existing index directory (the factory gunicorn calls in each worker).
+    ``log_requests``: an access-log line per request with its time (when the server keeps none)."""
     app = Flask(__name__)
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
@@ -35,7 +41,9 @@ def create_app(index_dir: Path | str | None = None, basket_db: Path | str | None
 
     @app.before_request
     def open_request():
-        app.extensions["kb_searcher"].refresh()  # see commits made by `kb index`/`kb add`
+        g.began = time.perf_counter()
+        # every request reads the latest generation (commits of `kb index`/`kb add` show at once)
+        app.extensions["kb_searcher"].unpin()
         cookie = request.cookies.get(BASKET_COOKIE)
         g.new_basket = not valid_basket_id(cookie)
         g.basket_id = new_basket_id() if g.new_basket else cookie
@@ -48,7 +56,29 @@ def create_app(index_dir: Path | str | None = None, basket_db: Path | str | None
         if g.get("new_basket") and g.get("basket_used"):
             response.set_cookie(BASKET_COOKIE, g.basket_id, max_age=365 * 24 * 3600,
                                 httponly=True, samesite="Lax")
+        if log_requests:
+            access_log.info('%s "%s %s" %s %.1fms', request.remote_addr, request.method,
+                            request.full_path.rstrip("?"), response.status_code,
+                            (time.perf_counter() - g.get("began", time.perf_counter())) * 1000)
         return response
+
+    @app.teardown_request
+    def close_request(_exc):
+        app.extensions["kb_searcher"].unpin()  # the generation is closed once its last request ends
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            return jsonify(status="ok", **app.extensions["kb_searcher"].store.stats())
+        except StoreError as exc:
+            return jsonify(status="error", error=str(exc)), 503
+
+    @app.errorhandler(StoreError)
+    def index_unavailable(exc):
+        message = f"索引暂不可用 / the index is unavailable: {exc}"
+        if wants_json() or request.path == "/healthz":
+            return jsonify(error=message), 503
+        return render_template("error.html", code=503, message=message), 503
 
     def wants_json() -> bool:
         return request.path.startswith("/api/")

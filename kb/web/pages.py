@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from markupsafe import Markup
 
-from kb.index import load_terms
 from kb.search import MAX_QUERY_CHARS, highlight_terms, mark_spans, parse, related_terms, render_marks
 from kb.web import basket, searcher
 from kb.web.views import (PAGE_SIZE, PARAM_LABELS, facet_blocks, group_by_document, request_filters,
@@ -38,7 +37,7 @@ def search_page():
     if not result.hits and not result.error:
         context["related_models"] = s.catalogue.sharing(result.query.text or " ".join(result.query.phrases))
         context.update(related=related_terms(result.query.text or " ".join(result.query.phrases),
-                                             load_terms(s.index_dir)))
+                                             s.terms))
     status = 400 if result.error else 200
     return render_template("search.html", **context), status
 

@@ -1,0 +1,82 @@
+"""Running the web app: gunicorn (pre-fork: N worker processes × threads, each worker calling the
+app factory and opening the index itself, so the processes share its files only through the page
+cache) on Linux and macOS; waitress, one process, where gunicorn does not run (Windows).
+
+SIGTERM (or Ctrl+C) lets running requests finish (up to ``GRACEFUL_SECONDS``); every request gets
+an access-log line with its time in milliseconds on stderr.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+GRACEFUL_SECONDS = 30
+REQUEST_TIMEOUT = 120
+ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+def gunicorn_available() -> bool:
+    if os.name == "nt":
+        return False
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def describe(workers: int, threads: int) -> str:
+    if gunicorn_available():
+        return f"gunicorn: {workers} 个进程 workers × {threads} 线程 threads"
+    return f"waitress: 1 个进程 worker × {threads} 线程 threads"
+
+
+def check_index(index_dir: Path) -> None:
+    """Open the index once before forking, so a damaged or missing one is one line, not N tracebacks."""
+    from kb.store import IndexStore
+
+    store = IndexStore(index_dir)
+    try:
+        store.stats()
+    finally:
+        store.close()
+
+
+def run(index_dir: Path, host: str, port: int, workers: int, threads: int) -> None:
+    if gunicorn_available():
+        _gunicorn(index_dir, host, port, workers, threads)
+    else:
+        _waitress(index_dir, host, port, threads)
+
+
+def _waitress(index_dir: Path, host: str, port: int, threads: int) -> None:
+    import waitress
+
+    from kb.web import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    waitress.serve(create_app(index_dir, log_requests=True), host=host, port=port, threads=threads,
+                   ident="kb")
+
+
+def _gunicorn(index_dir: Path, host: str, port: int, workers: int, threads: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class KbApplication(BaseApplication):
+        def load_config(self):
+            options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                       "worker_class": "gthread", "graceful_timeout": GRACEFUL_SECONDS,
+                       "timeout": REQUEST_TIMEOUT, "accesslog": "-", "errorlog": "-",
+                       "access_log_format": ACCESS_FORMAT, "preload_app": False,
+                       "proc_name": "kb"}
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from kb.web import create_app
+
+            return create_app(index_dir)
+
+    KbApplication().run()
