@@ -227,24 +227,33 @@ def sweep(index_dir: Path, live: set[str], grace: float = 0.0) -> None:
 
 
 def check_segment(folder: Path, ndocs: int) -> str:
-    """What is wrong with a segment's columns ('' if nothing): every file there and readable."""
+    """What is wrong with a segment's columns ('' if nothing): every file there, readable, and
+    of the lengths the segment implies."""
     if not _current(folder):
         return "缺失或版本不符 / missing or outdated"
     try:
-        for name in sorted(os.listdir(folder)):
-            path = folder / name
-            if name.endswith(".npy"):
-                data = np.load(path, mmap_mode="r")
-                if name.endswith((".lengths.npy", ".codes.npy")) and len(data) != ndocs:
-                    return f"{name}: 长度不符 / wrong length"
-            elif name.endswith(".json"):
-                json.loads(path.read_text(encoding="utf-8"))
+        for fieldname in LISTED_FIELDS:
+            offsets = np.load(folder / f"{fieldname}.offsets.npy", mmap_mode="r")
+            terms = np.load(folder / f"{fieldname}.terms.npy", mmap_mode="r")
+            docs = FileSlices.npy(folder / f"{fieldname}.docs.npy")
+            weights = FileSlices.npy(folder / f"{fieldname}.weights.npy")
+            if len(offsets) != len(terms) + 1 or len(docs) != int(offsets[-1]) or len(weights) != len(docs):
+                return f"{fieldname}: 长度不符 / wrong length"
+            if len(docs) and int(docs.all().max()) >= ndocs:
+                return f"{fieldname}.docs: 文档号越界 / document number out of range"
         for fieldname in SCORED_FIELDS:
+            if len(np.load(folder / f"{fieldname}.lengths.npy", mmap_mode="r")) != ndocs:
+                return f"{fieldname}.lengths: 长度不符 / wrong length"
             offsets = np.load(folder / f"{fieldname}.compact.npy", mmap_mode="r")
             if len(offsets) != ndocs + 1 or int(offsets[-1]) != os.path.getsize(folder / f"{fieldname}.compact.bin"):
                 return f"{fieldname}.compact: 长度不符 / wrong length"
+        for fieldname in FACET_FIELDS:
+            codes = np.load(folder / f"{fieldname}.codes.npy", mmap_mode="r")
+            values = json.loads((folder / f"{fieldname}.values.json").read_text(encoding="utf-8"))
+            if len(codes) != ndocs or (len(codes) and int(codes.max()) >= len(values)):
+                return f"{fieldname}.codes: 长度不符 / wrong length"
     except (OSError, ValueError, EOFError) as exc:
-        return f"无法读取 / unreadable ({type(exc).__name__})"
+        return f"无法读取 / unreadable ({type(exc).__name__}: {getattr(exc, 'filename', None) or exc})"
     return ""
 
 

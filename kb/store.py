@@ -39,6 +39,7 @@ import ctypes
 from array import array
 import errno
 import json
+import logging
 import os
 import pickle
 import re
@@ -66,7 +67,7 @@ INDEXNAME = "MAIN"
 CATALOGUE = "models"
 TERMS = "terms"
 LEGACY_CATALOGUE, LEGACY_TERMS = "models.json", "terms.txt"
-MAX_SEGMENTS = 8          # a commit merges the smallest segments beyond this many
+MAX_SEGMENTS = int(os.environ.get("KB_MAX_SEGMENTS") or 8)  # a commit merges the smallest beyond this many
 MOSTLY_DELETED = 0.3      # a segment with this share of deleted passages is merged away
 SEARCHERS_PER_GENERATION = 4  # Whoosh searchers lent to requests, per generation and process
 COLUMN_GRACE_SECONDS = 600    # columns of merged-away segments stay this long for running readers
@@ -106,13 +107,22 @@ def damaged(folder: Path, what: str) -> IndexDamaged:
 
 # ---------------------------------------------------------------- small process helpers
 
+_crash_counts: dict[str, int] = {}
+
+
 def crash_point(name: str) -> None:
     """Test-only switch: ``KB_CRASH_AT=name`` kills this process right here (as ``kill -9``
-    would); ``KB_CRASH_AT=enospc`` makes the next segment write fail as on a full disk."""
-    if os.environ.get(CRASH_ENV) == name:
-        if name == "enospc":
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        os.kill(os.getpid(), signal.SIGKILL)
+    would), ``KB_CRASH_AT=name:n`` the n-th time it gets here; ``KB_CRASH_AT=enospc`` makes the
+    commit fail as on a full disk, after the passages were written."""
+    wanted = os.environ.get(CRASH_ENV)
+    if not wanted or wanted.partition(":")[0] != name:
+        return
+    _crash_counts[name] = _crash_counts.get(name, 0) + 1
+    if _crash_counts[name] < int(wanted.partition(":")[2] or 1):
+        return
+    if name == "enospc":
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def die_with_parent() -> None:
@@ -251,7 +261,13 @@ def _prepare_segmenter(folder: Path, terms: list[str], key: tuple) -> None:
     """jieba is process-wide: set it up once, then add each generation's harvested terms once."""
     with _segmenter_lock:
         if not _segmenter_ready:
-            segment.setup(cache_dir=_cache_dir(folder))
+            quiet = logging.getLogger("jieba")
+            level = quiet.level
+            quiet.setLevel(logging.CRITICAL)  # a cache jieba cannot write is only slower, not an error
+            try:
+                segment.setup(cache_dir=_cache_dir(folder))
+            finally:
+                quiet.setLevel(level)
             _segmenter_ready.append(True)
         if key not in _terms_applied:
             segment.add_terms(terms)
@@ -329,7 +345,7 @@ class Generation:
             reader = FileIndex._reader(storage, self.schema, list(self.segments), self.number)
         except FileNotFoundError:
             raise
-        except DAMAGE_ERRORS as exc:
+        except DAMAGE_ERRORS + (OSError,) as exc:
             raise damaged(self.store.folder, f"段 segment: {type(exc).__name__}") from None
         return WhooshSearcher(reader, fromindex=self.store._ix)
 
@@ -466,7 +482,7 @@ def merge_policy(writer, segments: list) -> list:
         reader = SegmentReader(writer.storage, writer.schema, seg)
         writer.add_reader(reader)
         reader.close()
-        if n == 0 and len(merge) > 1:
+        if n == 0:
             crash_point("mid-merge")
     return keep
 
@@ -549,7 +565,10 @@ class IndexStore:
                                    f"run `kb index` first")
             self._create()
         self._storage = FileStorage(str(self.folder))
-        self._ix = FileIndex(self._storage, indexname=INDEXNAME)
+        try:
+            self._ix = FileIndex(self._storage, indexname=INDEXNAME)
+        except DAMAGE_ERRORS + (EmptyIndexError,) as exc:
+            raise damaged(self.folder, f"目录表 table of contents: {type(exc).__name__}") from None
         self._lock = threading.Lock()
         self._current: Generation | None = None
         self._checked = 0.0
@@ -614,6 +633,10 @@ class IndexStore:
             raise IndexMissing(f"{self.folder}: 没有索引 / no index here ({exc})") from None
         except DAMAGE_ERRORS + (OSError,) as exc:
             raise damaged(self.folder, f"_MAIN_{gen}.toc: {type(exc).__name__}") from None
+
+    def check_toc(self) -> None:
+        """Raise a one-line StoreError if the latest table of contents cannot be read."""
+        self._read_toc(self.latest_generation())
 
     def open_view(self) -> View:
         """The latest generation and a searcher of it; close() the view when the request ends."""
@@ -683,6 +706,7 @@ class IndexStore:
         without an exception, otherwise leave the index exactly as it was."""
         if not os.access(self.folder, os.W_OK):
             raise self._read_only()
+        _prepare_segmenter(self.folder, [], ("setup",))
         writer = self._writer(lock_timeout, procs)
         try:
             self._clean_leftovers(writer.generation - 1, writing=writer)
@@ -704,7 +728,12 @@ class IndexStore:
         try:
             writer.cancel()
         except Exception:  # noqa: BLE001 — a failed cancel must not hide the first error
-            pass
+            lock = getattr(writer, "writelock", None)
+            try:
+                if lock is not None:
+                    lock.release()
+            except Exception:  # noqa: BLE001
+                pass
         holder = _try_lock(self.folder)
         if holder is None:
             return
@@ -734,6 +763,8 @@ class IndexStore:
                 shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
             elif name.startswith((f".{CATALOGUE}.", f".{TERMS}.", ".models-", ".terms-")):
                 path.unlink(missing_ok=True)
+        for partial in (self.folder / CACHE_DIR).glob("tmp*"):  # jieba's cache, half written
+            partial.unlink(missing_ok=True)
 
     def _after_commit(self, ix: FileIndex) -> None:
         """Columns for the new segments; side files no reader can need any more."""

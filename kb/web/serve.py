@@ -34,14 +34,11 @@ def describe(workers: int, threads: int) -> str:
 
 
 def check_index(index_dir: Path) -> None:
-    """Open the index once before forking, so a damaged or missing one is one line, not N tracebacks."""
+    """Read the index's table of contents before forking, so a damaged or missing index is one
+    line, not a traceback per worker (the segments are opened by the workers)."""
     from kb.store import IndexStore
 
-    store = IndexStore(index_dir)
-    try:
-        store.stats()
-    finally:
-        store.close()
+    IndexStore(index_dir).check_toc()
 
 
 def run(index_dir: Path, host: str, port: int, workers: int, threads: int) -> None:
@@ -71,6 +68,8 @@ def _gunicorn(index_dir: Path, host: str, port: int, workers: int, threads: int)
                        "timeout": REQUEST_TIMEOUT, "accesslog": "-", "errorlog": "-",
                        "access_log_format": ACCESS_FORMAT, "preload_app": False,
                        "proc_name": "kb"}
+            if "control_socket_disable" in self.cfg.settings:  # gunicorn ≥ 24: one socket per user
+                options["control_socket_disable"] = True
             for key, value in options.items():
                 self.cfg.set(key, value)
 
