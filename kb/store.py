@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
+from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, EmptyIndexError, FileIndex, LockError, clean_files
 from whoosh.searching import Searcher as WhooshSearcher
@@ -96,7 +97,8 @@ class DiskFull(StoreError):
 
 # what Whoosh raises when it reads a truncated or garbled file
 DAMAGE_ERRORS = (EOFError, struct.error, pickle.UnpicklingError, ValueError, TypeError, IndexError,
-                 KeyError, AttributeError, AssertionError, OverflowError, MemoryError)
+                 KeyError, AttributeError, AssertionError, OverflowError, MemoryError,
+                 whoosh_index.IndexError, whoosh_index.IndexVersionError)
 
 
 def damaged(folder: Path, what: str) -> IndexDamaged:

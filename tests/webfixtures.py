@@ -62,7 +62,8 @@ class LiveServer:
         raise RuntimeError("kb serve did not answer in time")
 
     def output(self) -> str:
-        self._log_handle.flush()
+        if not self._log_handle.closed:
+            self._log_handle.flush()
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:

@@ -1,0 +1,97 @@
+"""The server under load and through faults, over real HTTP: many clients while a writer commits,
+several worker processes, /healthz, the access log, a damaged generation answered with 503."""
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from conftest import CORPUS, ROOT
+from webfixtures import LiveServer
+
+
+def get(url, timeout=60):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+@pytest.fixture()
+def index(tmp_path):
+    target = tmp_path / "idx"
+    built = subprocess.run([sys.executable, "-m", "kb.cli", "index", str(CORPUS), "--index", str(target)],
+                           cwd=ROOT, capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    return target
+
+
+def test_soak_one_minute(tmp_path):
+    """benchmarks/soak.py for 60 s: 32 clients while `kb add` and `kb remove` commit every 15 s."""
+    out = tmp_path / "soak.json"
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "soak.py"), "--minutes", "1",
+                          "--every", "15", "--docs", "20", "--clients", "32", "--json", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=900)
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["requests"] > 0 and report["errors"] == 0 and report["server_errors_5xx"] == 0, report
+    assert run.returncode == 0
+    assert len(report["writes"]) >= 2 and all(w["add_rc"] == 0 and w.get("remove_rc", 0) == 0
+                                             for w in report["writes"])
+    assert all(t >= 0 for t in report["commit_to_found_s"])  # every added batch became findable
+    assert all(t >= 0 for t in report["remove_to_gone_s"]) and report["remove_to_gone_s"]
+    files = report["open_files"]
+    # open files do not grow with the generations the server has seen (one generation's readers,
+    # plus the previous one while its last requests finish)
+    assert max(files[1:]) <= files[1] * 2 and files[-1] <= files[1] * 2, files
+
+
+def test_every_request_sees_the_latest_commit(tmp_path, index):
+    live = LiveServer(index, tmp_path / "basket.sqlite", threads=8)
+    try:
+        status, body = get(f"{live.url}/api/search?q={quote('1+4Z+3N')}")
+        doc = body["hits"][0]["doc_id"]
+        assert status == 200
+        removed = subprocess.run([sys.executable, "-m", "kb.cli", "remove", doc, "--index", str(index)],
+                                 cwd=ROOT, capture_output=True, text=True)
+        assert removed.returncode == 0, removed.stderr
+        # every one of many requests right after the commit: the removed document is gone
+        for _ in range(24):
+            status, body = get(f"{live.url}/api/search?q={quote('1+4Z+3N')}")
+            assert status == 200 and all(h["doc_id"] != doc for h in body["hits"])
+        health = get(f"{live.url}/healthz")[1]
+        assert health["status"] == "ok" and health["generation"] >= 2
+        assert health["documents"] == 9 and health["segments"] >= 1 and health["passages"] > 0
+    finally:
+        live.stop()
+    assert '"GET /healthz HTTP/1.1" 200' in live.output() and "ms" in live.output()  # access log
+
+
+def test_two_workers_and_a_damaged_generation(tmp_path, index):
+    live = LiveServer(index, tmp_path / "basket.sqlite", workers=2)
+    try:
+        workers = [p for p in os.listdir("/proc") if p.isdigit()
+                   and Path(f"/proc/{p}/stat").exists()
+                   and Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1] == str(live.proc.pid)]
+        assert len(workers) == 2
+        for _ in range(6):
+            assert get(f"{live.url}/api/search?q={quote('社区')}")[0] == 200
+        # a newer generation whose table of contents is garbage: 503 with a clear message, not 500
+        toc = sorted(index.glob("_MAIN_*.toc"))[-1]
+        number = int(toc.stem.split("_")[-1])
+        (index / f"_MAIN_{number + 1}.toc").write_bytes(b"\x00" * 12)
+        status, body = get(f"{live.url}/api/search?q={quote('社区')}")
+        assert status == 503 and "kb check" in body["error"]
+        status, body = get(f"{live.url}/healthz")
+        assert status == 503 and "损坏" in body["error"]
+        (index / f"_MAIN_{number + 1}.toc").unlink()  # repaired: served again
+        assert get(f"{live.url}/api/search?q={quote('社区')}")[0] == 200
+    finally:
+        live.stop()
+    assert live.proc.returncode == 0  # SIGTERM: a clean, graceful stop
