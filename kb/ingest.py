@@ -22,7 +22,7 @@ __all__ = ["IndexBusy", "Outcome", "add", "remove"]
 from whoosh import index as windex
 
 from kb import models, postings, segment
-from kb.documents import Document
+from kb.documents import Document, match_refs, unique_ids
 from kb.index import (TERMS_FILE, IndexBusy, acquire, load_terms, make_schema, passage_records,
                       prepare_segmenter)
 
@@ -102,6 +102,7 @@ def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
     ix = open_or_create(index_dir)
     outcome = Outcome()
     existing = indexed_documents(ix)
+    docs = unique_ids(docs, {doc_id: entry["source"] for doc_id, entry in existing.items()})
     lsh = MinHashLSH(threshold=DUPLICATE_JACCARD, num_perm=PERMUTATIONS)
     signatures = {}
     for doc_id, entry in existing.items():
@@ -167,13 +168,9 @@ def remove(index_dir: Path, refs: Iterable[str], lock_timeout: float = 60.0) -> 
     outcome = Outcome()
     writer = acquire(ix, lock_timeout)
     try:
-        known = indexed_documents(ix)
+        known = {doc_id: entry["source"] for doc_id, entry in indexed_documents(ix).items()}
         for ref in refs:
-            name = Path(ref).name
-            stem = Path(ref).stem
-            matches = [d for d, e in known.items()
-                       if d in (ref, stem) or e["source"] in (ref, name) or d.startswith(f"{stem}-")]
-            for doc_id in matches:
+            for doc_id in match_refs(known, ref):
                 writer.delete_by_term("doc_id", doc_id)
                 outcome.removed.append(doc_id)
         writer.commit()
