@@ -327,8 +327,11 @@ def serve_cmd(host: str, port: int, threads: int, index_dir: Path | None) -> Non
     app = create_app(target)
     click.echo(f"kb 已启动 / serving on http://{host}:{port}/  (Ctrl+C 退出 / to stop)", err=True)
     # Bodies past 1 MB are refused by waitress before they are read (the app takes 256 KB at most).
-    waitress.serve(app, host=host, port=port, threads=threads, ident="kb",
-                   max_request_body_size=2**20)
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="kb",
+                       max_request_body_size=2**20)
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        fail(f"无法监听 {host}:{port}（{exc.strerror}），请换一个端口：--port / cannot listen there, try --port")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from typing import Callable, Iterator
 from kb.readers.limits import MAX_INFLATED, MAX_RECORD, mb
 
 GZ_RATIO = 50  # text compresses 3–10×; past this a .gz is a bomb
+BLOCK = 2**20
+LINE = re.compile(rb"[^\n]+")
 SHOWN_LINES = 5
 
 
@@ -47,29 +49,42 @@ def _title_year(title: str):
 
 
 def lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
-    """(line number, raw line) pairs; ``None`` for a line longer than a record may be (it is
-    skipped in bounded pieces, never held whole)."""
+    """(line number, raw line) pairs of the non-empty lines, read a block at a time; ``None`` for
+    a line longer than a record may be (dropped as it streams past, never held whole)."""
     gz = path.name.lower().endswith(".gz")
-    budget = max(MAX_INFLATED, GZ_RATIO * path.stat().st_size) if gz else None
+    budget = max(MAX_INFLATED, GZ_RATIO * path.stat().st_size) if gz else 0
     seen = number = 0
+    pending, dropping = b"", False
     try:
         with (gzip.open(path, "rb") if gz else path.open("rb")) as handle:
             while True:
-                line = handle.readline(MAX_RECORD + 1)
-                if not line:
-                    return
-                number += 1
-                seen += len(line)
-                too_long = len(line) > MAX_RECORD and not line.endswith(b"\n")
-                while too_long:  # drop the rest of an over-long line, a MB at a time
-                    rest = handle.readline(2**20)
-                    seen += len(rest)
-                    if not rest or rest.endswith(b"\n") or (budget and seen > budget):
-                        break
+                block = handle.read1(BLOCK)  # what is there: records before a damaged tail survive
+                seen += len(block)
                 if budget and seen > budget:
                     raise StreamDamaged(f"解压后超过 {mb(budget)} MB，疑似压缩炸弹，已停止读取 / "
                                         f"inflates past {mb(budget)} MB (compression bomb?)")
-                yield number, None if too_long else line
+                if not block:
+                    if pending.strip() and not dropping:
+                        yield number + 1, pending
+                    return
+                if dropping:  # the rest of an over-long line
+                    cut = block.find(b"\n")
+                    if cut < 0:
+                        continue
+                    block, dropping = block[cut:], False
+                data = pending + block
+                end = data.rfind(b"\n") + 1
+                complete, pending = data[:end], data[end:]
+                pos = 0
+                for match in LINE.finditer(complete):  # runs of newlines are skipped in C
+                    number += complete.count(b"\n", pos, match.start())
+                    pos = match.start()
+                    line = match.group()
+                    yield number + 1, line if len(line) <= MAX_RECORD else None
+                number += complete.count(b"\n", pos)
+                if len(pending) > MAX_RECORD:
+                    yield number + 1, None
+                    pending, dropping = b"", True
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise StreamDamaged(f"压缩文件不完整或已损坏（第 {number} 行之后）/ truncated or damaged "
                             f"compressed file after line {number} ({type(exc).__name__})") from exc

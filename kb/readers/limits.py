@@ -22,4 +22,4 @@ MAX_ZIP_ENTRIES = 10000
 
 
 def mb(size: int) -> str:
-    return f"{size / 2**20:g}"
+    return f"{size / 2**20:.0f}"
