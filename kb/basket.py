@@ -3,10 +3,12 @@
 Kept server-side in SQLite, keyed by a random basket id that the browser holds in a cookie:
 it survives reloads and server restarts, works the same for the JSON API and the pages, and the
 Word export is built on the server from the stored snapshot of each passage (so a rebuilt index
-never changes or loses what was collected).
+never changes or loses what was collected). Basket ids are issued by the server and signed
+(:class:`BasketIds`): a client cannot choose one, a forged cookie gets a new basket.
 """
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
 import threading
@@ -43,7 +45,65 @@ def new_basket_id() -> str:
 
 
 def valid_basket_id(value: str | None) -> bool:
-    return bool(value) and 16 <= len(value) <= 64 and all(c.isalnum() or c in "-_" for c in value)
+    return bool(value) and 16 <= len(value) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_")
+                                                         for c in value)
+
+
+SECRET_FILE = "secret.key"
+
+
+def load_secret(folder: Path | str) -> bytes:
+    """The server's signing key in ``folder/secret.key``, created on first start (readable by the
+    owner only; written under another name and linked in, so two servers starting at once agree)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SECRET_FILE
+    if not path.exists():
+        tmp = folder / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    secret = path.read_text(encoding="ascii").strip()
+    if len(secret) < 32:
+        raise ValueError(f"{path}: 签名密钥无效，请删除该文件后重启 / bad secret key, delete it and restart")
+    return secret.encode("ascii")
+
+
+class BasketIds:
+    """Issues basket ids and signs them for the cookie; only ids it signed are accepted."""
+
+    def __init__(self, secret: bytes):
+        from itsdangerous import Signer  # comes with Flask; nothing here imports Flask
+
+        self._signer = Signer(secret, salt="kb-basket")
+
+    def issue(self) -> tuple[str, str]:
+        """(a new basket id, its signed cookie value)."""
+        basket = new_basket_id()
+        return basket, self.sign(basket)
+
+    def sign(self, basket: str) -> str:
+        return self._signer.sign(basket).decode("ascii")
+
+    def verify(self, cookie: str | None) -> str | None:
+        """The basket id a cookie carries, or None if the server did not sign it."""
+        from itsdangerous import BadSignature
+
+        if not cookie or len(cookie) > 200 or not cookie.isascii():
+            return None
+        try:
+            basket = self._signer.unsign(cookie).decode("ascii")
+        except (BadSignature, UnicodeError):
+            return None
+        return basket if valid_basket_id(basket) else None
 
 
 class BasketStore:

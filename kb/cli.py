@@ -6,11 +6,12 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import click
 
 from kb import evaluate as ev
-from kb.documents import Document
+from kb.documents import Document, printable_name, unique_ids
 from kb.store import StoreError, default_index_dir
 from kb.readers import ReadError, read_path, supported
 
@@ -35,37 +36,72 @@ def fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-def expand_paths(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    """Files to read under ``paths`` (folders recursively) and one-line problems."""
+class Found(NamedTuple):
+    """A file to read and its name: its path below the folder given (a file given: its name)."""
+    path: Path
+    name: str
+
+
+def expand_paths(paths: list[Path]) -> tuple[list[Found], list[str]]:
+    """Files to read under ``paths`` (folders recursively, in sorted order) and one-line problems."""
     files, problems = [], []
     for path in paths:
-        if path.is_dir():
-            files.extend(p for p in sorted(path.rglob("*")) if p.is_file() and supported(p)
-                         and not p.name.endswith(".meta.json"))
-        elif path.is_file():
-            files.append(path)
-        else:
-            problems.append(f"{path}: 路径不存在 / no such file or folder")
+        try:
+            if path.is_dir():
+                files.extend(Found(p, p.relative_to(path).as_posix()) for p in sorted(path.rglob("*"))
+                             if p.is_file() and supported(p) and not p.name.endswith(".meta.json"))
+            elif path.is_file():
+                files.append(Found(path, path.name))
+            else:
+                problems.append(f"{shown(path)}: 路径不存在 / no such file or folder")
+        except OSError as exc:
+            problems.append(f"{shown(path)}: 无法读取文件夹 / cannot list the folder ({exc.strerror})")
     return files, problems
 
 
-def read_all(files: list[Path], problems: list[str]) -> list[Document]:
+def shown(path: Path | str) -> str:
+    return printable_name(str(path))
+
+
+def read_files(files: list[Found | Path], problems: list[str]) -> tuple[list[Document], int]:
+    """Documents of every file and the number of files that gave any; every reader failure is
+    one line in ``problems`` and the other files are still read (a JSON-lines file keeps its
+    good records). Ids are made unique in the order read."""
     from tqdm import tqdm
 
     docs: list[Document] = []
+    read = 0
     bar = tqdm(files, desc="读取 / reading", unit="file", disable=len(files) < 20,
                file=sys.stderr)
-    for path in bar:
+    for found in bar:
+        path, name = found if isinstance(found, Found) else (found, found.name)
+        before = len(docs)
         try:
-            docs.extend(read_path(path))
+            docs.extend(read_path(path, name))
         except ReadError as exc:
             problems.append(str(exc))
-    return docs
+        except Exception as exc:  # noqa: BLE001 — one bad file must not stop the batch
+            problems.append(f"{shown(path)}: 无法读取 / unreadable ({type(exc).__name__})")
+        read += len(docs) > before
+    return list(unique_ids(docs)), read
+
+
+def read_all(files: list[Found | Path], problems: list[str]) -> list[Document]:
+    return read_files(files, problems)[0]
 
 
 @click.group()
 def main() -> None:
     """kb — 基层党建与社区治理知识库 / knowledge base for community-governance texts."""
+    for stream in (sys.stdout, sys.stderr):  # an odd byte in a name never ends in a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def clean_arg(value: str) -> str:
+    """A command-line argument as text: bytes the locale could not decode become U+FFFD."""
+    return os.fsencode(value).decode("utf-8", "replace") if any(
+        "\udc80" <= ch <= "\udcff" for ch in value) else value
 
 
 @main.command("index")
@@ -79,7 +115,7 @@ def index_cmd(paths: tuple[Path, ...], rebuild: bool, index_dir: Path | None) ->
     target = resolve_index(index_dir)
     began = time.perf_counter()
     files, problems = expand_paths(list(paths) or [corpus_dir()])
-    docs = read_all(files, problems)
+    docs, read = read_files(files, problems)
     for problem in problems:
         click.echo(f"跳过 / skipped: {problem}", err=True)
     if not docs:
@@ -94,7 +130,7 @@ def index_cmd(paths: tuple[Path, ...], rebuild: bool, index_dir: Path | None) ->
         fail(str(exc))
     bar.close()
     click.echo(f"已索引 / indexed: {len(docs)} 篇文档 documents, {passages} 个段落 passages, "
-               f"{len(files) - len({p.split(':')[0] for p in problems})} 个文件 files → {target} "
+               f"{read} 个文件 files → {shown(target)} "
                f"({time.perf_counter() - began:.1f}s)")
     if problems:
         click.echo(f"失败 / failed: {len(problems)}", err=True)
@@ -107,21 +143,11 @@ def index_cmd(paths: tuple[Path, ...], rebuild: bool, index_dir: Path | None) ->
 @index_option
 def add_cmd(paths: tuple[Path, ...], wait: float, index_dir: Path | None) -> None:
     """增量加入文件或文件夹（递归）/ add files or folders (recursively) to the index."""
-    from tqdm import tqdm
-
     from kb import ingest
 
     target = resolve_index(index_dir)
     files, problems = expand_paths(list(paths))
-    docs: list[Document] = []
-    for path in tqdm(files, desc="读取 / reading", unit="file", file=sys.stderr,
-                     disable=len(files) < 20):
-        try:
-            docs.extend(read_path(path))
-        except ReadError as exc:
-            problems.append(str(exc))
-        except Exception as exc:  # noqa: BLE001 — one bad file must not stop the batch
-            problems.append(f"{path}: 无法读取 / unreadable ({type(exc).__name__}: {exc})".split("\n")[0])
+    docs, _read = read_files(files, problems)
     for problem in problems:
         click.echo(f"失败 / failed: {problem}", err=True)
     try:
@@ -148,9 +174,10 @@ def remove_cmd(refs: tuple[str, ...], wait: float, index_dir: Path | None) -> No
     """按文档编号、来源文件名或路径删除 / remove documents by id, source file or path."""
     from kb import ingest
 
+    refs = tuple(printable_name(r) for r in refs)
     try:
         outcome = ingest.remove(resolve_index(index_dir), refs, lock_timeout=wait)
-    except StoreError as exc:
+    except (StoreError, ValueError) as exc:
         fail(str(exc))
     if not outcome.removed:
         fail("没有找到要删除的文档 / nothing matched: " + " ".join(refs))
@@ -189,7 +216,7 @@ def search_cmd(query: tuple[str, ...], as_json: bool, limit: int, page: int,
                index_dir: Path | None) -> None:
     """检索段落 / search passages. 语法: "短语"  -排除词  地区:上海  单位:…  年份:2019  类型:经验案例"""
     searcher = open_searcher(index_dir)
-    result = searcher.search(" ".join(query), limit=limit, page=page)
+    result = searcher.search(" ".join(clean_arg(q) for q in query), limit=limit, page=page)
     if result.error:
         fail(result.error, 2)
     if as_json:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterator
+from pathlib import PurePosixPath
+from typing import Any, Iterable, Iterator, Mapping
 
 PASSAGE_MIN, PASSAGE_MAX, HEADING_MAX = 80, 300, 60
 PLACE_LEVELS = ("province", "city", "district", "street", "community")
@@ -72,6 +73,70 @@ class Document:
         self.passages = [Passage(f"{self.doc_id}#p{i}", self.doc_id, i, text, heading)
                          for i, (heading, text) in enumerate(split_passages(self.text), 1)]
         return self
+
+    def rename(self, doc_id: str) -> "Document":
+        """Give the document (and its passages) another id; returns self."""
+        self.doc_id = doc_id
+        for passage in self.passages:
+            passage.doc_id = doc_id
+            passage.passage_id = f"{doc_id}#p{passage.order}"
+        return self
+
+
+# ---------------------------------------------------------------- names and ids
+# A document id is readable (the file's path below the folder given, without its suffix: the
+# seeds keep their names), printable and safe in a URL path: no control or format characters,
+# no lone surrogates from undecodable file-name bytes, none of  # ? % \ and no blanks.
+ID_UNSAFE = re.compile(r"[\s#?%\\\"'<>|*:]+")
+DISAMBIGUATION = "~"  # notes, notes~2, notes~3 … (collection pieces use "-1", "-2")
+
+
+def printable_name(name: str) -> str:
+    """A file name (or relative path) as text: undecodable bytes re-read as GB18030 when that
+    works (archives made on Chinese Windows), otherwise shown as U+FFFD; control and other
+    unprintable characters become "_"."""
+    if any("\udc80" <= ch <= "\udcff" for ch in name):
+        raw = name.encode("utf-8", "surrogateescape")
+        try:
+            name = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            name = raw.decode("utf-8", "replace")
+    return "".join(ch if ch.isprintable() and not "\ud800" <= ch <= "\udfff" else "_" for ch in name)
+
+
+def make_doc_id(name: str) -> str:
+    """The readable, URL-safe id of a file name or relative path (``a/通知.txt`` → ``a/通知``)."""
+    text = printable_name(name).replace("\\", "/")
+    parts = [p for p in text.split("/") if p]
+    if parts and "." in parts[-1].lstrip("."):
+        parts[-1] = parts[-1].rsplit(".", 1)[0]
+    cleaned = [ID_UNSAFE.sub("_", p).strip("._") for p in parts]
+    return "/".join(p for p in cleaned if p) or "doc"
+
+
+def make_record_id(value: str) -> str:
+    """A JSON-lines record id made safe the same way (it has no suffix to drop)."""
+    cleaned = "/".join(p for p in (ID_UNSAFE.sub("_", part).strip("._")
+                                   for part in printable_name(value).split("/")) if p)
+    return cleaned or "record"
+
+
+def unique_ids(docs: Iterable[Document], taken: Mapping[str, str] | None = None) -> Iterator[Document]:
+    """Documents whose ids no other source holds, in the order given.
+
+    The first document keeps its readable id; another one from a different source that would
+    share it gets ``~2``, ``~3`` … — the same files in the same order get the same ids on every
+    run. ``taken`` maps ids already in the index to their source: a document from that source
+    keeps the id (it replaces the old version), one from elsewhere gets the next free id."""
+    taken = dict(taken or {})
+    used: set[str] = set()
+    for doc in docs:
+        candidate, n = doc.doc_id, 1
+        while candidate in used or taken.get(candidate, doc.source) != doc.source:
+            n += 1
+            candidate = f"{doc.doc_id}{DISAMBIGUATION}{n}"
+        used.add(candidate)
+        yield doc if candidate == doc.doc_id else doc.rename(candidate)
 
 
 def apply_metadata(doc: Document, meta: dict[str, Any]) -> Document:
@@ -190,3 +255,33 @@ def split_passages(text: str) -> list[tuple[str, str]]:
             text_ = f"{heading}\n{chunk}" if heading and i == 0 else chunk
             out.append((heading, text_.strip()))
     return [(h, t) for h, t in out if t]
+
+
+class AmbiguousRef(ValueError):
+    """A file name or stem that names documents from several files (message for the user)."""
+
+
+def match_refs(known: Mapping[str, str], ref: str) -> list[str]:
+    """Ids of the documents ``ref`` names, given ``known`` ids → source.
+
+    An id or a source exactly; otherwise a path ending in a source (``corpus/a/notes.txt``);
+    otherwise a file name or stem (``notes.txt``, ``notes``), which must name one file — several
+    raise :class:`AmbiguousRef` listing them."""
+    exact = [d for d, source in known.items() if ref in (d, source)]
+    if exact:
+        return exact
+    path = printable_name(ref).replace("\\", "/")
+    suffixed = [(len(source), d) for d, source in known.items()
+                if source and (path.endswith("/" + source) or path == source)]
+    if suffixed:
+        longest = max(n for n, _ in suffixed)
+        return [d for n, d in suffixed if n == longest]
+    name = PurePosixPath(path).name
+    named = [d for d, source in known.items()
+             if name in (PurePosixPath(source).name, make_doc_id(PurePosixPath(source).name))
+             or name == d.rsplit("/", 1)[-1]]
+    sources = sorted({known[d] for d in named})
+    if len(sources) > 1:
+        raise AmbiguousRef(f"“{name}”对应多个文件：{'、'.join(sources[:10])}，请写出文档编号或路径 / "
+                           f"names {len(sources)} files, give the id or the path")
+    return named

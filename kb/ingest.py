@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 __all__ = ["IndexBusy", "Outcome", "add", "remove", "rebuild"]
 
 from kb import models, segment, store
-from kb.documents import Document
+from kb.documents import Document, match_refs, unique_ids
 from kb.index import PARALLEL_MIN_PASSAGES, IndexBusy, passage_records
 from kb.store import IndexStore, Transaction
 
@@ -78,6 +78,7 @@ def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
     index = IndexStore(index_dir, create=True)
     outcome = Outcome()
     existing = index.documents()
+    docs = unique_ids(docs, {doc_id: entry["source"] for doc_id, entry in existing.items()})
     lsh = MinHashLSH(threshold=DUPLICATE_JACCARD, num_perm=PERMUTATIONS)
     signatures = {}
     for doc_id, entry in existing.items():
@@ -116,13 +117,9 @@ def remove(index_dir: Path, refs: Iterable[str], lock_timeout: float = 60.0) -> 
     index = IndexStore(index_dir)
     outcome = Outcome()
     with index.transaction(lock_timeout) as tx:
-        known = tx.documents()
+        known = {doc_id: entry["source"] for doc_id, entry in tx.documents().items()}
         for ref in refs:
-            name = Path(ref).name
-            stem = Path(ref).stem
-            matches = [d for d, e in known.items()
-                       if d in (ref, stem) or e["source"] in (ref, name) or d.startswith(f"{stem}-")]
-            for doc_id in matches:
+            for doc_id in match_refs(known, ref):
                 tx.delete(doc_id)
                 outcome.removed.append(doc_id)
         if outcome.removed:

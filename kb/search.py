@@ -907,22 +907,29 @@ class Searcher:
 
     def suggestions(self, raw: str, limit: int = 2) -> list[str]:
         """Did-you-mean: the query with unknown words replaced by the most frequent index term
-        one edit away (两楼连动 → 两楼联动)."""
+        one edit away (两楼连动 → 两楼联动).
+
+        Bounded work whatever the query: at most SUGGEST_WORDS unknown words are tried, each with
+        one look-up per one-character deletion in a table built once per index generation, and
+        at most SUGGEST_CANDIDATES index terms examined per word."""
         parsed = parse(raw)
         text = parsed.text or " ".join(parsed.phrases)
         out: list[str] = []
         whole = "".join(text.split()).lower()
-        if 2 <= len(whole) <= 12 and not self._frequency(whole):
+        if 2 <= len(whole) <= SUGGEST_MAX_LEN and not self._frequency(whole):
             out += self._closest(whole, limit)
-        words, changed = [], False
+        words, changed, tried = [], False, 0
         for word in content_words(text):
-            best = self._closest(word, 1) if len(word) >= 2 and not self._frequency(word) else []
+            best: list[str] = []
+            if tried < SUGGEST_WORDS and 2 <= len(word) <= SUGGEST_MAX_LEN and not self._frequency(word):
+                tried += 1
+                best = self._closest(word, 1)
             changed |= bool(best)
             words.append(best[0] if best else word)
         if changed:
             out.append("".join(words) if CJK_ONLY.match("".join(words)) else " ".join(words))
         unique = [c for i, c in enumerate(out) if c not in out[:i] and c != whole]
-        return [c for c in unique if self._occurs(c)][:limit]
+        return [c for c in unique[:SUGGEST_WORDS] if self._occurs(c)][:limit]
 
     def _occurs(self, text: str) -> bool:
         """True if ``text`` occurs as a phrase somewhere (a suggestion must lead to results)."""
@@ -939,10 +946,63 @@ class Searcher:
     def _frequency(self, term: str) -> int:
         return self.searcher.reader().doc_frequency("text", term)
 
+    def _neighbours(self) -> dict[str, list[str]]:
+        """The deletion table of the text field's terms (per index generation, shared by threads)."""
+        cols = self.columns()
+        table = cols.cache.get("neighbours")
+        if table is None:
+            table = cols.cache["neighbours"] = deletion_table(cols.field_terms("text"))
+        return table
+
     def _closest(self, word: str, limit: int) -> list[str]:
-        candidates = [c for c in self.searcher.suggest("text", word, limit=20, maxdist=1)
-                      if len(c) >= 2 and c != word]
-        return sorted(candidates, key=lambda c: -self._frequency(c))[:limit]
+        candidates = one_edit_terms(word, self._neighbours())
+        return sorted(candidates, key=lambda c: (-self._frequency(c), c))[:limit]
+
+
+SUGGEST_WORDS = 8         # unknown words of one query tried for did-you-mean
+SUGGEST_CANDIDATES = 300  # index terms examined per word (a check costs a microsecond)
+SUGGEST_MAX_LEN = 12      # longer "words" are not typos of a term
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def deletion_table(terms: list[str]) -> dict[str, list[str]]:
+    """Each term, and each of its one-character deletions, → the terms (SymSpell's index): a word
+    one edit from a term shares a key with it, so candidates cost a few dictionary look-ups."""
+    table: dict[str, list[str]] = {}
+    for term in terms:
+        if 2 <= len(term) <= SUGGEST_MAX_LEN + 1:
+            for key in _deletions(term) | {term}:
+                table.setdefault(key, []).append(term)
+    return table
+
+
+def one_edit(a: str, b: str) -> bool:
+    """True if ``b`` is ``a`` with one character substituted, inserted or deleted."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k, (x, y) in enumerate(zip(short, long_)) if x != y), len(short))
+    return short[i:] == long_[i + 1:]
+
+
+def one_edit_terms(word: str, table: dict[str, list[str]]) -> list[str]:
+    """Index terms (two characters or more) one edit from ``word``; at most SUGGEST_CANDIDATES
+    are examined."""
+    found: list[str] = []
+    examined = 0
+    for key in sorted(_deletions(word) | {word}):
+        for term in table.get(key, ()):
+            examined += 1
+            if examined > SUGGEST_CANDIDATES:
+                return found
+            if len(term) >= 2 and term not in found and one_edit(word, term):
+                found.append(term)
+    return found
 
 
 CJK_ONLY = re.compile(r"^[\u3400-\u9fff]+$")

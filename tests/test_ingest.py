@@ -186,7 +186,8 @@ def test_folder_of_a_thousand_small_files(tmp_path, index):
     assert out.returncode == 0, out.stderr[-500:]
     assert "1000" in [line.split()[-1] for line in out.stdout.splitlines() if "新增" in line][0]
     assert "读取 / reading" in out.stderr  # progress bar on long batches
-    assert search(index, "QZ0737X")[0]["source"] == "note737.txt"
+    hit = search(index, "QZ0737X")[0]  # named by its path below the folder given
+    assert (hit["source"], hit["doc_id"]) == ("d7/note737.txt", "d7/note737")
 
 
 def test_incremental_unchanged_changed_removed(tmp_path, index):

@@ -11,10 +11,12 @@ import json
 from pathlib import Path
 from typing import Callable, Iterator
 
-from kb.documents import Document, apply_metadata, guess_title, split_collection
+from kb.documents import (Document, apply_metadata, guess_title, make_doc_id, printable_name,
+                          split_collection)
 from kb.normalize import normalize
 from kb.metadata import guess
 from kb.readers import docx, html, jsonl, pdf, txt
+from kb.readers.limits import MAX_BYTES, mb
 
 
 class ReadError(Exception):
@@ -39,9 +41,12 @@ def sidecar(path: Path) -> dict:
     if not meta_path.exists():
         return {}
     try:
-        return json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
         raise ReadError(f"{meta_path}: 元数据文件无法解析 / bad metadata file ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise ReadError(f"{meta_path}: 元数据应为 JSON 对象 / metadata must be a JSON object")
+    return meta
 
 
 def content_hash(text: str) -> str:
@@ -68,30 +73,44 @@ def make_documents(doc_id: str, source: str, text: str, meta: dict) -> list[Docu
     return docs
 
 
-def read_path(path: Path) -> Iterator[Document]:
-    """Documents from one file; raises :class:`ReadError` with a one-line reason."""
+def read_path(path: Path, name: str | None = None) -> Iterator[Document]:
+    """Documents from one file; raises :class:`ReadError` with a one-line reason.
+
+    ``name`` is the file's path below the folder it was found in (default: its file name): the
+    document's ``source``, and its id without the suffix. A JSON-lines file yields its good
+    records first and raises afterwards, naming the bad lines."""
     path = Path(path)
-    if not path.exists():
-        raise ReadError(f"{path}: 路径不存在 / no such file")
-    if path.name.lower().endswith(RECORD_SUFFIXES):
-        yield from jsonl.read(path, make_documents, ReadError)
-        return
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        raise ReadError(f"{path}: 不支持的文件类型 / unsupported file type")
-    if path.stat().st_size == 0:
-        raise ReadError(f"{path}: 空文件 / empty file")
-    if path.stat().st_size > txt.MAX_BYTES:
-        raise ReadError(f"{path}: 文件过大（超过 {txt.MAX_BYTES // 2**20} MB，可用 KB_MAX_FILE_MB 调整）/ file too large")
+    shown = printable_name(str(path))
     try:
+        if not path.exists():
+            raise ReadError(f"{shown}: 路径不存在 / no such file")
+        if path.name.lower().endswith(RECORD_SUFFIXES):
+            yield from jsonl.read(path, make_documents, ReadError)
+            return
+        reader = READERS.get(path.suffix.lower())
+        if reader is None:
+            raise ReadError(f"{shown}: 不支持的文件类型 / unsupported file type")
+        size = path.stat().st_size
+        if size == 0:
+            raise ReadError(f"{shown}: 空文件 / empty file")
+        if size > MAX_BYTES:
+            raise ReadError(f"{shown}: 文件过大（超过 {mb(MAX_BYTES)} MB，可用 KB_MAX_FILE_MB 调整）/ file too large")
         text = reader(path)
-    except (UnicodeError, ValueError, OSError) as exc:
-        raise ReadError(f"{path}: {exc}") from exc
-    try:
         meta = sidecar(path)
-        yield from make_documents(path.stem, path.name, text, with_guesses(text, meta, path))
-    except ValueError as exc:
-        raise ReadError(f"{path}: {exc}") from exc
+        source = printable_name(name or path.name)
+        yield from make_documents(make_doc_id(source), source, text, with_guesses(text, meta, path))
+    except ReadError as exc:
+        raise ReadError(printable_name(str(exc).split("\n")[0])) from exc
+    except (UnicodeError, ValueError, OSError) as exc:
+        raise ReadError(f"{shown}: {_reason(exc)}") from exc
+    except (MemoryError, RecursionError, Exception) as exc:  # noqa: BLE001 — any reader failure is one line
+        raise ReadError(f"{shown}: 无法读取 / unreadable ({type(exc).__name__}: {_reason(exc)})") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"读取失败 / read error ({exc.strerror})"
+    return printable_name(str(exc).split("\n")[0])[:200]
 
 
 def with_guesses(text: str, meta: dict, path: Path) -> dict:

@@ -7,14 +7,19 @@ import time
 from pathlib import Path
 
 from flask import Flask, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 
-from kb.basket import BasketStore, new_basket_id, valid_basket_id
+from kb.basket import BasketIds, BasketStore, load_secret
 from kb.search import Searcher
 from kb.store import StoreError, default_index_dir
 
 access_log = logging.getLogger("kb.access")
 
 BASKET_COOKIE = "kb_basket"
+MAX_BODY = 256 * 1024  # the largest request the API takes (a basket order, a note) is a few KB
+ERRORS = {400: "请求无效", 404: "没有找到这个页面或文档", 405: "不支持的请求方法",
+          413: f"请求体过大（超过 {MAX_BODY // 1024} KB）", 414: "网址过长",
+          415: "请求体应为 JSON", 431: "请求头过大"}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
@@ -31,7 +36,10 @@ def create_app(index_dir: Path | str | None = None, basket_db: Path | str | None
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
     app.extensions["kb_searcher"] = Searcher(Path(index_dir or default_index_dir()))
-    app.extensions["kb_basket"] = BasketStore(basket_db or default_basket_db())
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # larger bodies: 413, never read
+    basket_path = Path(basket_db or default_basket_db())
+    app.extensions["kb_basket"] = BasketStore(basket_path)
+    app.extensions["kb_basket_ids"] = BasketIds(load_secret(basket_path.parent))
 
     from kb.web.api import api
     from kb.web.pages import pages
@@ -44,9 +52,11 @@ def create_app(index_dir: Path | str | None = None, basket_db: Path | str | None
         g.began = time.perf_counter()
         # every request reads the latest generation (commits of `kb index`/`kb add` show at once)
         app.extensions["kb_searcher"].unpin()
-        cookie = request.cookies.get(BASKET_COOKIE)
-        g.new_basket = not valid_basket_id(cookie)
-        g.basket_id = new_basket_id() if g.new_basket else cookie
+        ids: BasketIds = app.extensions["kb_basket_ids"]
+        g.basket_id = ids.verify(request.cookies.get(BASKET_COOKIE))
+        g.new_basket = g.basket_id is None
+        if g.new_basket:  # no cookie, or one this server did not sign: a new basket
+            g.basket_id, g.basket_cookie = ids.issue()
 
     @app.after_request
     def secure(response):
@@ -54,7 +64,7 @@ def create_app(index_dir: Path | str | None = None, basket_db: Path | str | None
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         if g.get("new_basket") and g.get("basket_used"):
-            response.set_cookie(BASKET_COOKIE, g.basket_id, max_age=365 * 24 * 3600,
+            response.set_cookie(BASKET_COOKIE, g.basket_cookie, max_age=365 * 24 * 3600,
                                 httponly=True, samesite="Lax")
         if log_requests:
             access_log.info('%s "%s %s" %s %.1fms', request.remote_addr, request.method,
@@ -83,17 +93,14 @@ def create_app(index_dir: Path | str | None = None, basket_db: Path | str | None
     def wants_json() -> bool:
         return request.path.startswith("/api/")
 
-    @app.errorhandler(404)
-    def not_found(_error):
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        """Every 4xx the app or Werkzeug raises: JSON under /api/, a page elsewhere, in Chinese."""
+        code = error.code or 500
+        message = getattr(error, "kb_message", None) or ERRORS.get(code) or "请求无法处理"
         if wants_json():
-            return jsonify(error="未找到 / not found"), 404
-        return render_template("error.html", code=404, message="没有找到这个页面或文档。"), 404
-
-    @app.errorhandler(405)
-    def not_allowed(_error):
-        if wants_json():
-            return jsonify(error="不支持的请求方法 / method not allowed"), 405
-        return render_template("error.html", code=405, message="不支持的请求方法。"), 405
+            return jsonify(error=f"{message} / {error.name.lower()}"), code
+        return render_template("error.html", code=code, message=message + "。"), code
 
     @app.errorhandler(500)
     def server_error(_error):

@@ -1,9 +1,14 @@
 """The JSON API, mirroring the pages. Errors are JSON with proper status codes."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+import json
+import math
+from typing import Any
 
-from kb.basket import BasketError
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import BadRequest
+
+from kb.basket import MAX_ITEMS, BasketError
 from kb.export import to_docx, to_markdown
 from kb.search import MAX_QUERY_CHARS
 from kb.web import basket, searcher
@@ -14,8 +19,82 @@ api = Blueprint("api", __name__)
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
+MAX_JSON_DEPTH = 8
+MAX_ITEM_ID = 2**63 - 1  # SQLite's integer range
+MAX_MOVE = 10 * MAX_ITEMS
+MAX_TEXT = 4000
+
+
 def error(message: str, status: int):
     return jsonify(error=message), status
+
+
+class BadJson(BadRequest):
+    """A request body that is not the JSON object the endpoint takes (400, Chinese message)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.kb_message = message
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object: at most ``MAX_CONTENT_LENGTH`` bytes (else 413), UTF-8, finite
+    numbers only, nested at most ``MAX_JSON_DEPTH`` deep, no lone surrogates; else 400."""
+    raw = request.get_data(cache=False)
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise BadJson("JSON 嵌套过深") from None
+    except (UnicodeDecodeError, ValueError):
+        raise BadJson("请求体不是有效的 JSON（UTF-8）") from None
+    if not isinstance(body, dict):
+        raise BadJson("请求体应为 JSON 对象")
+    _check(body, 1)
+    return body
+
+
+def _no_constant(name: str):
+    raise ValueError(name)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def _check(value: Any, depth: int) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise BadJson(f"JSON 嵌套过深（最多 {MAX_JSON_DEPTH} 层）")
+    if isinstance(value, str):
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            raise BadJson("JSON 字符串含有无效的 Unicode 字符")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check(key, depth + 1)
+            _check(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check(item, depth + 1)
+
+
+def integer(value: Any, low: int, high: int) -> int | None:
+    """``value`` if it is a JSON integer within [low, high] (not a boolean, not 1.5), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and low <= value <= high else None
+
+
+def text_field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadJson(f"{name} 应为字符串")
+    return value[:MAX_TEXT]
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -83,15 +162,17 @@ def basket_items():
 
 @api.post("/basket/items")
 def basket_add():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("passage_id"), str):
+    body = json_body()
+    passage_id = body.get("passage_id")
+    if not isinstance(passage_id, str) or not 0 < len(passage_id) <= 1000:
         return error("需要 JSON：{\"passage_id\": …} / JSON body with passage_id required", 400)
-    found = searcher().passage(body["passage_id"])
+    note = text_field(body, "note")
+    found = searcher().passage(passage_id)
     if found is None:
         return error("没有这个段落 / no such passage", 404)
     store, basket_id = basket()
     try:
-        item = store.add(basket_id, {**found, "passage": found.get("text", "")}, str(body.get("note") or ""))
+        item = store.add(basket_id, {**found, "passage": found.get("text", "")}, note)
     except BasketError as exc:
         return error(str(exc), 409)
     return jsonify(item), 201
@@ -99,36 +180,36 @@ def basket_add():
 
 @api.patch("/basket/items/<int:item_id>")
 def basket_update(item_id: int):
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return error("需要 JSON 请求体 / JSON body required", 400)
+    body = json_body()
+    note = text_field(body, "note") if "note" in body else None
+    move = integer(body.get("move"), -MAX_MOVE, MAX_MOVE) if "move" in body else 0
+    if move is None:
+        return error(f"move 应为 -{MAX_MOVE} 到 {MAX_MOVE} 之间的整数 / move must be a small integer", 400)
     store, basket_id = basket()
-    if store.get(basket_id, item_id) is None:
+    if item_id > MAX_ITEM_ID or store.get(basket_id, item_id) is None:
         return error("素材篮里没有这一条 / no such item", 404)
-    if "note" in body:
-        store.annotate(basket_id, item_id, str(body["note"] or ""))
-    if "move" in body:
-        try:
-            store.move(basket_id, item_id, int(body["move"]))
-        except (TypeError, ValueError):
-            return error("move 应为整数 / move must be an integer", 400)
+    if note is not None:
+        store.annotate(basket_id, item_id, note)
+    if move:
+        store.move(basket_id, item_id, move)
     return jsonify(store.get(basket_id, item_id))
 
 
 @api.put("/basket/order")
 def basket_order():
-    body = request.get_json(silent=True)
-    ids = body.get("ids") if isinstance(body, dict) else None
-    if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
-        return error("需要 JSON：{\"ids\": [整数…]} / ids must be a list of integers", 400)
+    body = json_body()
+    ids = body.get("ids")
+    if (not isinstance(ids, list) or len(ids) > 2 * MAX_ITEMS
+            or any(integer(i, 1, MAX_ITEM_ID) is None for i in ids)):
+        return error("需要 JSON：{\"ids\": [整数…]} / ids must be a list of item ids", 400)
     store, basket_id = basket()
-    return jsonify({"items": store.reorder(basket_id, ids)})
+    return jsonify({"items": store.reorder(basket_id, [integer(i, 1, MAX_ITEM_ID) for i in ids])})
 
 
 @api.delete("/basket/items/<int:item_id>")
 def basket_remove(item_id: int):
     store, basket_id = basket()
-    if not store.remove(basket_id, item_id):
+    if item_id > MAX_ITEM_ID or not store.remove(basket_id, item_id):
         return error("素材篮里没有这一条 / no such item", 404)
     return "", 204
 
