@@ -93,7 +93,7 @@ def test_a_real_index_holds_each_passage_once(files):
     from whoosh import index as windex
 
     from kb.cli import expand_paths, read_all
-    from kb.index import build
+    from kb.ingest import rebuild as build
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "corpus"
