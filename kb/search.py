@@ -29,7 +29,7 @@ from kb import segment
 from kb.analysis import phrase_parts, query_words
 from kb.index import open_index, type_weights
 from kb.models import CATALOGUE_FILE, Catalogue
-from kb.normalize import DATA_DIR, normalize
+from kb.normalize import DATA_DIR, fold_variants, normalize
 from kb.postings import DOC_FIELDS, IndexColumns, Joined, compact
 
 MAX_QUERY_CHARS = 200
@@ -329,6 +329,7 @@ def mark_spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
     low = text.lower()
     if len(low) != len(text):  # a few characters lower-case to two
         low = "".join(ch.lower()[:1] for ch in text)
+    low = fold_variants(low)  # the terms are folded (着眼 marks 著眼); same length
     candidates = {(m.start(), m.end()) for m in segment.code_pattern().finditer(text)
                   if segment.canonical_code(m.group(0)).lower() in terms}
     for term in terms:
