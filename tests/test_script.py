@@ -36,6 +36,30 @@ def test_opencc_simplified_output_is_left_alone(case):
         assert normalize(expected) == expected
 
 
+# ------------------------------------------------------------ the indexed matcher is the package's
+
+def _table_alphabet() -> list[str]:
+    from kb.normalize import kept_phrases
+
+    chars = set("".join(_opencc_table("TSPhrases.txt")) + "".join(_opencc_table("TWVariantsRevPhrases.txt")))
+    return sorted(chars | set("".join(kept_phrases())) | set(" ，。、-.?!"))
+
+
+@given(st.text(alphabet=st.sampled_from(_table_alphabet()), max_size=60))
+def test_indexed_matching_gives_the_packages_output(text):
+    from kb.normalize import _converter, _fast_converter
+
+    assert _fast_converter().convert(text) == _converter().convert(text)
+
+
+@pytest.mark.parametrize("text", [c["input"] for c in CASES] + [s.read_text(encoding="utf-8") for s in SEEDS],
+                         ids=[c["id"] for c in CASES] + [s.name[:3] for s in SEEDS])
+def test_indexed_matching_gives_the_packages_output_on_real_text(text):
+    from kb.normalize import _converter, _fast_converter
+
+    assert _fast_converter().convert(text) == _converter().convert(text)
+
+
 # ------------------------------------------------------------ simplified text is never changed
 
 def mostly_traditional(text: str) -> bool:
