@@ -116,12 +116,15 @@ class IndexedChain:
                        for group in converter._dict_chain_data]
 
     @staticmethod
-    def _index(entry) -> tuple[dict[str, list[int]], dict[str, str]]:
-        table = entry[2]
+    def _index(entry) -> tuple[dict[str, list[int]] | None, dict[str, str]]:
+        """(first character → key lengths, longest first, or None for a table of single
+        characters; key → its first value)."""
+        max_length, _, table = entry
         lengths: dict[str, set[int]] = {}
         for key in table:
             lengths.setdefault(key[0], set()).add(len(key))
-        return ({ch: sorted(found, reverse=True) for ch, found in lengths.items()},
+        starts = {ch: sorted(found, reverse=True) for ch, found in lengths.items()}
+        return (starts if max_length > 1 else None,
                 {key: value.split(" ")[0] for key, value in table.items()})
 
     def convert(self, text: str) -> str:
@@ -141,6 +144,8 @@ class IndexedChain:
 
     @staticmethod
     def _match(text: str, starts, table) -> list[tuple[str, bool]]:
+        if starts is None:
+            return IndexedChain._match_characters(text, table)
         out, stack = [], [(text, False)]
         while stack:
             piece, done = stack.pop()
@@ -161,6 +166,22 @@ class IndexedChain:
                 continue
             stack += [(piece[at + best:], False), (table[piece[at:at + best]], True),
                       (piece[:at], False)]
+        return out
+
+
+    @staticmethod
+    def _match_characters(text: str, table) -> list[tuple[str, bool]]:
+        """A table of single characters: every character in it is a match of its own."""
+        out, start = [], 0
+        for i, ch in enumerate(text):
+            value = table.get(ch)
+            if value is not None:
+                if start < i:
+                    out.append((text[start:i], False))
+                out.append((value, True))
+                start = i + 1
+        if start < len(text):
+            out.append((text[start:], False))
         return out
 
 
