@@ -103,11 +103,11 @@ class IndexedChain:
     """opencc-python-reimplemented's matching, with each dictionary indexed by first character.
 
     The package's own loop tries every key length at every position for every dictionary (about
-    2.5× slower on traditional text). This is the same algorithm — in each
-    group, each dictionary in turn takes the longest key anywhere in every still-unmatched piece
-    (leftmost among equals) and the pieces either side are matched again; the next group starts on
-    the joined result — over the package's own loaded tables and separator pattern, trying only
-    the key lengths that start with the character at hand. A test checks the output is identical.
+    2.5× slower on traditional text). This is the same algorithm — in each group, each dictionary
+    in turn takes the longest key anywhere in every still-unmatched piece (leftmost among equals)
+    and the pieces either side are matched again; the next group starts on the joined result —
+    over the package's own loaded tables and separator pattern, trying only the key lengths that
+    start with the character at hand. A test checks the output is identical.
     """
 
     def __init__(self, converter) -> None:
@@ -168,7 +168,6 @@ class IndexedChain:
                       (piece[:at], False)]
         return out
 
-
     @staticmethod
     def _match_characters(text: str, table) -> list[tuple[str, bool]]:
         """A table of single characters: every character in it is a match of its own."""
@@ -207,13 +206,15 @@ def kept_phrases() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def _kept_pattern() -> re.Pattern[str]:
-    return re.compile("(" + "|".join(map(re.escape, sorted(kept_phrases(), key=len, reverse=True))) + ")")
+    words = sorted(kept_phrases(), key=len, reverse=True)
+    return re.compile("(" + "|".join(map(re.escape, words)) + ")")
 
 
 @lru_cache(maxsize=1)
 def _compatibility() -> dict[int, str]:
     """CJK compatibility ideographs → unified ones (OpenCC's normalization step)."""
-    return {ord(key): values[0] for key, values in _opencc_table("CJK_Compatibility_Ideographs.txt").items()}
+    table = _opencc_table("CJK_Compatibility_Ideographs.txt")
+    return {ord(key): values[0] for key, values in table.items()}
 
 
 @lru_cache(maxsize=1)
