@@ -2,9 +2,11 @@
 
     python benchmarks/normalize_speed.py            # corpus/ seeds + ../shared/corpus-ext
     python benchmarks/normalize_speed.py --quick    # corpus/ seeds only
+    PYTHONPATH=/tmp/old python benchmarks/normalize_speed.py --baseline old_normalize
 
 Each row times kb.normalize.normalize and jieba.lcut over the same texts (best of ``--repeat``
-passes, caches warm). Prints a Markdown table for benchmarks/RESULTS.md.
+passes, caches warm); ``--baseline MODULE`` also times that module's normalize(), interleaved with
+kb's (e.g. a copy of an older kb/normalize.py). Prints a Markdown table for benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
-from kb.normalize import has_traditional, normalize, traditional_chars  # noqa: E402
+from kb.normalize import normalize, traditional_chars  # noqa: E402
 
 
 def corpus_ext(name: str, limit: int | None = None) -> list[str]:
@@ -33,8 +35,8 @@ def corpus_ext(name: str, limit: int | None = None) -> list[str]:
 
 def samples(quick: bool) -> dict[str, list[str]]:
     seeds = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "corpus").glob("*.txt"))]
-    out = {"seeds, traditional": [s for s in seeds if has_traditional(s)],
-           "seeds, simplified": [s for s in seeds if not has_traditional(s)]}
+    out = {"seeds, traditional": [s for s in seeds if _mostly_traditional(s)],
+           "seeds, simplified": [s for s in seeds if not _mostly_traditional(s)]}
     if not quick:
         reports = corpus_ext("reports.jsonl.gz")
         out["reports (1954–2025), traditional"] = [r for r in reports if _mostly_traditional(r)]
@@ -48,35 +50,41 @@ def _mostly_traditional(text: str) -> bool:
     return sum(ch in traditional_chars() for ch in text) > len(text) / 20
 
 
-def rate(fn, texts: list[str], repeat: int) -> float:
-    chars, best = sum(map(len, texts)), float("inf")
-    for _ in range(repeat):
-        began = time.perf_counter()
-        for text in texts:
-            fn(text)
-        best = min(best, time.perf_counter() - began)
-    return chars / best
+def seconds(fn, texts: list[str]) -> float:
+    began = time.perf_counter()
+    for text in texts:
+        fn(text)
+    return time.perf_counter() - began
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="corpus/ seeds only")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--module", default="kb.normalize",
-                        help="module whose normalize() is timed (e.g. an older copy, to compare)")
+    parser.add_argument("--baseline", metavar="MODULE",
+                        help="also time this module's normalize() (e.g. an older copy), interleaved")
     args = parser.parse_args()
-    normalize = importlib.import_module(args.module).normalize
     import jieba
 
     jieba.setLogLevel(60)
     jieba.lcut("预热")
-    normalize("預熱")
-    print("| text | characters | normalize chars/s | jieba.lcut chars/s |")
-    print("|---|---:|---:|---:|")
+    timed = {"normalize": normalize}
+    if args.baseline:
+        timed["baseline normalize"] = importlib.import_module(args.baseline).normalize
+    for fn in timed.values():
+        fn("預熱")
+    print("| text | characters | " + " | ".join(f"{name} chars/s" for name in timed)
+          + " | jieba.lcut chars/s |")
+    print("|---|---:|" + "---:|" * (len(timed) + 1))
     for name, texts in samples(args.quick).items():
-        norm = rate(normalize, texts, args.repeat)
-        cut = rate(jieba.lcut, texts, 1)
-        print(f"| {name} | {sum(map(len, texts)):,} | {norm / 1e3:,.0f} k | {cut / 1e3:,.0f} k |")
+        best = {key: float("inf") for key in timed}
+        for _ in range(args.repeat):  # interleaved, so a busy moment hits both alike
+            for key, fn in timed.items():
+                best[key] = min(best[key], seconds(fn, texts))
+        chars = sum(map(len, texts))
+        cut = chars / seconds(jieba.lcut, texts)
+        cells = " | ".join(f"{chars / best[key] / 1e3:,.0f} k" for key in timed)
+        print(f"| {name} | {chars:,} | {cells} | {cut / 1e3:,.0f} k |")
 
 
 if __name__ == "__main__":
