@@ -4,7 +4,7 @@ a real index on disk."""
 import json
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from conftest import SEEDS, SHARED
 from kb.normalize import (_opencc_table, fold_variants, has_traditional, kept_phrases, normalize,
@@ -45,6 +45,7 @@ def _table_alphabet() -> list[str]:
     return sorted(chars | set("".join(kept_phrases())) | set(" ，。、-.?!"))
 
 
+@settings(deadline=None)  # the first example loads the tables (a busy machine is slow)
 @given(st.text(alphabet=st.sampled_from(_table_alphabet()), max_size=60))
 def test_indexed_matching_gives_the_packages_output(text):
     from kb.normalize import _converter, _fast_converter
@@ -118,6 +119,7 @@ def test_characters_the_old_gate_missed(traditional, simplified):
     assert normalize(traditional) == simplified
 
 
+@settings(deadline=None)  # the first example loads the tables (a busy machine is slow)
 @given(st.text(alphabet=st.sampled_from("们的是了在这著着乾坏么才黨建於徵，。 \n"), max_size=40))
 def test_text_without_a_traditional_character_is_returned_as_is(text):
     if not has_traditional(text):
@@ -136,6 +138,7 @@ def test_folding_joins_zhuo_words_and_keeps_zhu_words():
     assert compact("著作") != compact("着作")
 
 
+@settings(deadline=None)  # the first example loads the tables (a busy machine is slow)
 @given(st.text(alphabet=st.sampled_from("著着作显名眼于力手重作者痺睪簷x ，"), max_size=30))
 def test_folding_keeps_length_and_is_stable(text):
     folded = fold_variants(text)
