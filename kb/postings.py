@@ -36,13 +36,15 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.normalize import fold_variants
+
 COLUMNS_DIR = "columns"
 SCORED_FIELDS = ("text", "title", "unit", "place")
 DOC_FIELDS = ("title", "unit", "place")  # the same on every passage of a document
 LISTED_FIELDS = SCORED_FIELDS + ("models", "doc_id")   # fields whose postings are copied
 FACET_FIELDS = ("province", "city", "district", "level", "year", "type")
 NO_YEAR = 2**31 - 1  # Whoosh's sortable-column value for a passage without a year
-VERSION = "3"
+VERSION = "4"  # 4: compact text folds variants (著眼 → 着眼)
 PARALLEL_MIN_DOCS = 20_000  # segments at least this big get their columns written in parallel
 _NOT_WORD = re.compile(r"[^\w+]+")
 
@@ -110,9 +112,10 @@ def _write_facet(reader, fieldname: str, folder: Path, ndocs: int) -> None:
 
 
 def compact(text: str) -> str:
-    """Lower-cased, only letters, digits and ``+`` kept: the form phrases are checked in
-    (like positions in the index, punctuation and spaces between words do not count)."""
-    return _NOT_WORD.sub("", (text or "").lower())
+    """Lower-cased, variants folded like the index terms (著眼 → 着眼), only letters, digits and
+    ``+`` kept: the form phrases are checked in (like positions in the index, punctuation and
+    spaces between words do not count)."""
+    return _NOT_WORD.sub("", fold_variants((text or "").lower()))
 
 
 def _write_compact(reader, folder: Path, ndocs: int) -> None:

@@ -28,7 +28,7 @@ from whoosh import query as Q
 from kb import segment
 from kb.analysis import phrase_parts, query_words
 from kb.models import Catalogue, Model
-from kb.normalize import DATA_DIR, normalize
+from kb.normalize import DATA_DIR, fold_variants, normalize
 from kb.postings import DOC_FIELDS, IndexColumns, Joined, compact
 from kb.store import IndexStore, View
 
@@ -329,6 +329,7 @@ def mark_spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
     low = text.lower()
     if len(low) != len(text):  # a few characters lower-case to two
         low = "".join(ch.lower()[:1] for ch in text)
+    low = fold_variants(low)  # the terms are folded (着眼 marks 著眼); same length
     candidates = {(m.start(), m.end()) for m in segment.code_pattern().finditer(text)
                   if segment.canonical_code(m.group(0)).lower() in terms}
     for term in terms:

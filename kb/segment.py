@@ -6,6 +6,8 @@
   canonical code, so documents and queries agree.
 * Terms the corpus puts in “…” are harvested into the dictionary at index time
   (:func:`harvest_terms`); the index keeps them so queries segment the same way.
+* Variants that conversion keeps apart are folded before cutting (著眼 → 着眼, not 著作), so
+  either spelling finds both; the source text is not changed.
 * :func:`decompose` splits a compound word into its finest dictionary parts, so a long term never
   hides its parts (``微权力治理12345模式`` still matches ``12345模式``).
 """
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import jieba
+
+from kb.normalize import fold_variants
 
 try:  # jieba's algorithm and dictionary in Rust (jieba-rs): the same cuts, ~16× faster
     import rjieba
@@ -113,7 +117,7 @@ def harvest_terms(text: str) -> set[str]:
         for piece in TERM_SPLIT.split(match.group(1)):
             if (HARVEST_MIN <= len(piece) <= HARVEST_MAX and HARVESTABLE.match(piece)
                     and CJK.search(piece)):
-                terms.add(piece)
+                terms.add(fold_variants(piece))
     return terms
 
 
@@ -233,7 +237,9 @@ def _jieba_words(text: str, base: int) -> Iterator[Word]:
 
 
 def segment(text: str) -> list[Word]:
-    """Accurate-mode words of ``text`` with character spans; codes come out canonical."""
+    """Accurate-mode words of ``text`` with character spans; codes come out canonical and
+    variants folded (著眼 → 着眼, see :func:`kb.normalize.fold_variants`; spans stay true)."""
+    text = fold_variants(text)
     if len(text) <= 64:  # titles, units and places repeat on every passage
         return _segment_short(text)
     return _segment(text)

@@ -1,6 +1,7 @@
 """Plain text (.txt/.md) in any common Chinese encoding.
 
-UTF-8 (with or without BOM) and UTF-16 (BOM) first; otherwise GB18030, Big5 and charset-normalizer's
+UTF-8 (with or without BOM) and UTF-16 (BOM, or without one when charset-normalizer reads the
+zero bytes as UTF-16 and the text is plausible) first; otherwise GB18030, Big5 and charset-normalizer's
 guess compete, and the most plausible Chinese wins: mojibake (UTF-8 read as GBK, say) is full of
 rare characters, real text is mostly the 3,755 common ones. A file that mixes encodings is decoded
 line by line the same way.
@@ -63,6 +64,21 @@ def _attempts(data: bytes) -> list[str]:
     return out
 
 
+def utf16_without_bom(data: bytes) -> str | None:
+    """The text of BOM-less UTF-16 (LE or BE), or None: zero bytes, an even length, and
+    charset-normalizer's best reading is UTF-16 and plausible Chinese (binary files are not)."""
+    if b"\x00" not in data[:8192] or len(data) % 2:
+        return None
+    guess = from_bytes(data[:200000]).best()
+    if guess is None or not guess.encoding.startswith("utf_16"):
+        return None
+    try:
+        text = data.decode(guess.encoding)
+    except UnicodeDecodeError:
+        return None
+    return text if plausibility(text) >= PLAUSIBLE else None
+
+
 def _by_line(data: bytes) -> str:
     lines = []
     for raw in data.split(b"\n"):
@@ -77,6 +93,9 @@ def decode(data: bytes) -> str:
         return data[3:].decode("utf-8", errors="replace")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16")
+    utf16 = utf16_without_bom(data)
+    if utf16 is not None:
+        return utf16
     if looks_binary(data):
         raise ValueError("二进制文件，不是文本 / binary file, not text")
     try:
