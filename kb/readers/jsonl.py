@@ -22,6 +22,8 @@ def record_meta(record: dict) -> dict:
         meta["type"] = kind
         if province and "province" not in meta:
             meta["province"] = province
+    if isinstance(record.get("meta"), str) and record["meta"].strip() and "issued" not in meta:
+        meta["issued"] = record["meta"]  # a law's adoption/amendment lines: issuing body and date
     if "type" not in meta and "报告" in str(record.get("title") or ""):
         meta["type"] = "工作报告"
     if "year" not in meta and record.get("title"):

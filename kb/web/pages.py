@@ -2,7 +2,7 @@
 by kb.search (which escapes everything itself) are marked safe."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request
 from markupsafe import Markup
 
 from kb.index import load_terms
@@ -63,11 +63,32 @@ def document_page(doc_id: str):
 def basket_page():
     store, basket_id = basket()
     items = store.items(basket_id)
-    from kb.export import citation
+    from kb.export import basket_handout
 
-    for item in items:
-        item["citation"] = citation(item)
+    handout = basket_handout(items, searcher().catalogue.models)
+    references = {r.number: r.text for r in handout.references}
+    named = {e.passage_id: (s.title, references.get(e.number, ""), e.marker.split("]", 1)[-1])
+             for s in handout.sections for e in s.excerpts}
+    for item in items:  # named by its practice or document and place; GB/T 7714 reference
+        item["section"], item["citation"], item["article"] = named.get(item["passage_id"], (item["title"], "", ""))
     return render_template("basket.html", items=items, basket_count=len(items))
+
+
+@pages.post("/basket/handout")
+def basket_from_theme_page():
+    """生成专题汇编 without JavaScript: the theme's passages into the basket, then the basket."""
+    from kb.basket import BasketError
+    from kb.handout import theme_records
+
+    q = request.form.get("q", "").strip()[:MAX_QUERY_CHARS]
+    if q:
+        store, basket_id = basket()
+        try:
+            for record in theme_records(searcher(), q):
+                store.add(basket_id, record)
+        except (BasketError, ValueError):
+            pass  # a full basket keeps what fitted; the page shows it
+    return redirect("/basket", code=303)
 
 
 @pages.get("/help")
