@@ -206,3 +206,23 @@ def test_handout_api_and_theme_into_basket(app, client):
     assert "（二）" not in re.findall(r"<h2>(.*?)</h2>", page)[0] and "[Z]" in page
     form = app.test_client().post("/basket/handout", data={"q": "小区治理"})
     assert form.status_code == 303 and form.headers["Location"].endswith("/basket")
+
+
+def test_search_page_refinements_in_the_url(client):
+    q = quote("小区治理")
+    page = client.get(f"/?q={q}&sort=newest&within={quote('业委会')}").get_data(as_text=True)
+    assert 'class="sort-newest" aria-current="true"' in page and "within-chip" in page
+    years = [int(y) for y in re.findall(r"<span>(\d{4})</span>", page)]
+    assert years == sorted(years, reverse=True)
+    assert 'name="within" value="业委会"' in page  # the next 在结果中检索 keeps this one
+    flat = client.get(f"/?q={q}&bydoc=0").get_data(as_text=True)
+    articles = flat.split('<article class="doc">')[1:]
+    assert articles and all(a.count('<div class="passage">') == 1 for a in articles)
+    grouped = client.get(f"/?q={q}").get_data(as_text=True)
+    assert grouped.count('<article class="doc">') < len(articles)
+    link = re.search(r'class="copy-link" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert link.startswith("/doc/") and "#p" in link and quote("业委会") in link
+    assert client.get("/api/search?q=" + q + "&sort=sideways").status_code == 400
+    api = client.get(f"/api/search?q={q}&sort=oldest&within={quote('业委会')}&limit=100").get_json()
+    assert api["hits"] and all("业委会" in h["passage"] or "业主委员会" in h["passage"] for h in api["hits"])
+    assert [h["year"] for h in api["hits"]] == sorted(h["year"] for h in api["hits"])

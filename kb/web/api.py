@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 from kb.basket import BasketError
 from kb.export import basket_handout, to_docx, to_markdown
 from kb.handout import handout_for, theme_records
+from kb.refine import SORTS, refined_search
 from kb.search import MAX_QUERY_CHARS
 from kb.web import basket, searcher
 from kb.web.openapi import openapi_document
@@ -36,8 +37,12 @@ def search():
         return error("缺少查询参数 q / missing q", 400)
     limit = int_arg("limit", PAGE_SIZE, 1, 100)
     page = request_page()
+    sort = request.args.get("sort", "relevance")
+    if sort not in SORTS:
+        return error("sort 应为 relevance、newest 或 oldest / sort must be relevance, newest or oldest", 400)
     s = searcher()
-    result = s.search(q, limit=limit, page=page, filters=search_filters(filters), facets=True)
+    result = refined_search(s, q, request.args.getlist("within"), sort, page=page, limit=limit,
+                            filters=search_filters(filters), facets=True)
     body = {"query": q, "filters": filters, "page": page, "limit": limit, "total": result.total,
             "elapsed_ms": round(result.elapsed * 1000, 1), "hits": result.hits,
             "facets": facet_json(result.facets), "models": [model_summary(m) for m in result.models]}

@@ -32,6 +32,8 @@ def openapi_document() -> dict[str, Any]:
                 _q("q", "查询：词语、\"短语\"、-排除、地区:…/单位:…/年份:…/类型:…"),
                 _q("place", "地区（省/市/区县）"), _q("level", "层级"), _q("year", "年份"),
                 _q("type", "类型"), _q("model", "实践模式编号"), _q("page", "页码", {"type": "integer", "minimum": 1}),
+                _q("sort", "排序：relevance（默认）、newest、oldest", {"enum": ["relevance", "newest", "oldest"]}),
+                _q("within", "在结果中检索：再给一个查询，可重复（逐层缩小）"),
                 _q("limit", "每页条数", {"type": "integer", "minimum": 1, "maximum": 100})],
                 "responses": {"200": {"description": "检索结果", "content": {"application/json": {
                     "schema": {"type": "object", "properties": {
