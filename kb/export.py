@@ -26,9 +26,10 @@ def citation(item: dict[str, Any]) -> str:
     return reference(citation_meta(item))
 
 
-def basket_handout(items: Iterable[dict[str, Any]], models=(), title: str = HANDOUT_TITLE) -> Handout:
+def basket_handout(items: Iterable[dict[str, Any]], models=(), title: str = HANDOUT_TITLE,
+                   document_results=None) -> Handout:
     """The basket as a handout: the same builder, the trainer's order and notes kept."""
-    return build(title, list(items), models)
+    return build(title, list(items), models, document_results=document_results)
 
 
 def handout_title(handout: Handout) -> str:
@@ -57,7 +58,7 @@ def markdown_section(section: Section) -> list[str]:
     if section.definition:
         lines += [f"定义：{section.definition}", ""]
     if section.parts:
-        lines += [f"{i}. {part}" for i, part in enumerate(section.parts, 1)] + [""]
+        lines += ["组成：" + "；".join(section.parts), ""]
     for excerpt in section.excerpts:
         lines += [f"> {line}" for line in excerpt.text.split("\n")]
         lines[-1] += excerpt.marker
@@ -118,8 +119,10 @@ def docx_section(doc, section: Section) -> None:
         para = doc.add_paragraph()
         para.add_run("定义：").bold = True
         para.add_run(section.definition if section.definition_quoted else section.definition + "（据模式目录释义）")
-    for i, part in enumerate(section.parts, 1):
-        doc.add_paragraph(f"（{i}）{part}").paragraph_format.left_indent = Pt(21)
+    if section.parts:
+        para = doc.add_paragraph()
+        para.add_run("组成：").bold = True
+        para.add_run("；".join(section.parts))
     for excerpt in section.excerpts:
         lines = excerpt.text.split("\n")
         for n, line in enumerate(lines):

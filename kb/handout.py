@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from kb.citation import in_text_marker, reference, source_key
 from kb.models import RESULT, Model
@@ -169,8 +169,10 @@ def results_in(texts: Iterable[str]) -> list[str]:
 
 
 def build(theme: str, records: list[Mapping[str, Any]], models: Iterable[Model] = (),
-          made: date | None = None) -> Handout:
-    """The handout of ``records`` (ranked hits or basket items, in that order)."""
+          made: date | None = None,
+          document_results: Callable[[str], list[str]] | None = None) -> Handout:
+    """The handout of ``records`` (ranked hits or basket items, in that order). A section whose
+    passages report no figures takes its document's (``document_results(doc_id)``) when given."""
     made = made or date.today()
     by_passage = models_by_passage(models)
     sections: dict[tuple[str, str], Section] = {}
@@ -193,11 +195,24 @@ def build(theme: str, records: list[Mapping[str, Any]], models: Iterable[Model] 
             section.definition = ""  # it is quoted in full below: once is enough
         section.results = list(dict.fromkeys([*section.results, *results_in(quoted)]))[:MAX_RESULTS]
     ordered = order_sections(list(sections.values()))
+    if document_results is not None:
+        add_document_results(ordered, document_results)
     references = number_references(ordered, metas, made)
     groups: dict[str, list[Section]] = {}
     for section in ordered:
         groups.setdefault(section.group, []).append(section)
     return Handout(theme, made, list(groups.items()), references)
+
+
+def add_document_results(sections: list[Section], document_results: Callable[[str], list[str]]) -> None:
+    """A document's section whose passages report no figures gets the document's own reported
+    results — those no other section of the handout shows already."""
+    shown = {r for s in sections for r in s.results}
+    for section in sections:
+        if section.kind == "document" and not section.results:
+            fresh = [r for r in document_results(section.key) if r not in shown]
+            section.results = fresh[:MAX_RESULTS]
+            shown.update(section.results)
 
 
 def new_section(key: tuple[str, str], record: Mapping[str, Any], model: Model | None, rank: int) -> Section:
@@ -268,6 +283,16 @@ def theme_records(searcher, theme: str, limit: int = HANDOUT_PASSAGES) -> list[d
     return records
 
 
+def reported_results(searcher) -> Callable[[str], list[str]]:
+    """doc id → the sentences with figures its 成效 part reports (else anywhere in it), verbatim."""
+    def of(doc_id: str) -> list[str]:
+        passages = searcher.document(doc_id)
+        outcome = [p["text"] for p in passages if "成效" in (p.get("heading") or "") + p["text"][:12]]
+        return results_in(outcome) or results_in(p["text"] for p in passages)
+    return of
+
+
 def handout_for(searcher, theme: str, made: date | None = None) -> Handout:
-    return build(theme, theme_records(searcher, theme), searcher.catalogue.models, made)
+    return build(theme, theme_records(searcher, theme), searcher.catalogue.models, made,
+                 document_results=reported_results(searcher))
 

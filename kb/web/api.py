@@ -5,7 +5,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from kb.basket import BasketError
 from kb.export import basket_handout, to_docx, to_markdown
-from kb.handout import handout_for, theme_records
+from kb.handout import handout_for, reported_results, theme_records
 from kb.refine import SORTS, refined_search
 from kb.search import MAX_QUERY_CHARS
 from kb.web import basket, searcher
@@ -150,14 +150,16 @@ def attachment(filename: str) -> dict[str, str]:
 @api.get("/basket/export.docx")
 def export_docx():
     store, basket_id = basket()
-    handout = basket_handout(store.items(basket_id), searcher().catalogue.models)
+    handout = basket_handout(store.items(basket_id), searcher().catalogue.models,
+                             document_results=reported_results(searcher()))
     return Response(to_docx(handout), mimetype=DOCX_MIME, headers=attachment("素材汇编.docx"))
 
 
 @api.get("/basket/export.md")
 def export_markdown():
     store, basket_id = basket()
-    handout = basket_handout(store.items(basket_id), searcher().catalogue.models)
+    handout = basket_handout(store.items(basket_id), searcher().catalogue.models,
+                             document_results=reported_results(searcher()))
     return Response(to_markdown(handout), mimetype="text/markdown; charset=utf-8",
                     headers=attachment("素材汇编.md"))
 
