@@ -43,3 +43,12 @@ def test_satisfies_phrases_and_exclusions():
     assert not satisfies(hit, "业委会 -物业")
     assert satisfies(hit, "\"红色业委会\"") and not satisfies(hit, "\"红色物业\"")
     assert satisfies(hit, "龙岩")  # the title counts
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=40), st.text(max_size=60))
+def test_any_refining_query_is_answered(raw, text):
+    assert satisfies({"passage": text, "title": ""}, raw) in (True, False)
