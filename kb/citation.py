@@ -21,6 +21,7 @@ A reference never shows an internal file name or record id: kb's ``source`` is n
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Any, Mapping
 
@@ -46,7 +47,9 @@ ARTICLE = re.compile(r"^\s*(第[一二三四五六七八九十百千零〇\d]+�
 def _text(meta: Mapping[str, Any], key: str) -> str:
     """A field as one line (a law's history lines keep their breaks)."""
     value = "" if meta.get(key) is None else str(meta.get(key))
-    return value.strip() if key == "issued" else re.sub(r"\s+", " ", value).strip()
+    if key == "issued":  # raw record lines: fold full-width digits (２００２年６月２９日)
+        return unicodedata.normalize("NFKC", value).strip()
+    return re.sub(r"\s+", " ", value).strip()
 
 
 def iso_date(value: Any) -> str:

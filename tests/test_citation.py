@@ -98,3 +98,14 @@ def test_any_metadata_gives_one_line_without_the_file_name(meta):
     assert ref.endswith(".") and "\n" not in ref
     assert "003_7eae55bd553d4ef9" not in ref or "003_7eae55bd553d4ef9" in "".join(
         str(v) for k, v in meta.items() if k != "source")
+
+
+def test_law_records_full_width_dates_and_version_in_the_path():
+    from kb.readers.jsonl import record_meta
+
+    record = {"id": "law-x", "title": "某省清洁生产促进条例", "category": "地方性法规/某省", "text": "第一条 ……",
+              "meta": "２００２年６月２９日 第九届全国人民代表大会常务委员会第二十八次会议通过",
+              "path": "DLC/某省/地方性法规/某省清洁生产促进条例(2020-11-27).md"}
+    assert reference(record_meta(record), CITED) == "全国人民代表大会常务委员会. 某省清洁生产促进条例[Z]. 2002-06-29."
+    bare = {**record, "meta": ""}
+    assert reference(record_meta(bare), CITED) == "某省清洁生产促进条例[Z]. 2020-11-27."

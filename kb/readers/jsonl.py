@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -24,6 +25,9 @@ def record_meta(record: dict) -> dict:
             meta["province"] = province
     if isinstance(record.get("meta"), str) and record["meta"].strip() and "issued" not in meta:
         meta["issued"] = record["meta"]  # a law's adoption/amendment lines: issuing body and date
+    version = re.search(r"\((\d{4}-\d{2}-\d{2})\)\.\w+$", str(record.get("path") or ""))
+    if version and "date" not in meta:
+        meta["date"] = version.group(1)  # the version's date in the file name: 条例(2020-05-14).md
     if "type" not in meta and "报告" in str(record.get("title") or ""):
         meta["type"] = "工作报告"
     if "year" not in meta and record.get("title"):
@@ -32,8 +36,6 @@ def record_meta(record: dict) -> dict:
 
 
 def _title_year(title: str):
-    import re
-
     match = re.match(r"\s*(19[5-9]\d|20\d\d)年", title)
     return int(match.group(1)) if match else None
 
