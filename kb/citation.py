@@ -39,6 +39,7 @@ JOURNAL_TYPES = ("论文", "期刊论文", "期刊")
 MAX_AUTHORS = 3
 ROLE_WORDS = re.compile(r"^(?:记者|通讯员|特约记者|本报记者|作者|文|图|撰稿|执笔|供稿)[:：]?")
 DATE = re.compile(r"(1[89]\d\d|20\d\d)\s*[年\-./]\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*日?")
+LEADING_DATE = re.compile(r"^\s*(?:\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?|\d{4}[-./]\d{1,2}[-./]\d{1,2})\s*")
 ARTICLE = re.compile(r"^\s*(第[一二三四五六七八九十百千零〇\d]+条(?:之[一二三四五六七八九十]+)?)")
 
 
@@ -86,20 +87,32 @@ def responsible(meta: Mapping[str, Any]) -> str:
     return format_names(person_names(_text(meta, "author") or _text(meta, "unit")))
 
 
-def law_article(text: str) -> str:
-    """The article(s) a law passage quotes: '第二十条 …' → '第二十条'; a passage holding several
-    articles → '第一条至第三条'; none → ''."""
-    found = [m.group(1) for line in (text or "").split("\n") if (m := ARTICLE.match(line))]
-    if not found:
+def law_articles(text: str) -> list[str]:
+    """The articles that begin in a law passage, in order ('第二十条 …' → ['第二十条'])."""
+    return [m.group(1) for line in (text or "").split("\n") if (m := ARTICLE.match(line))]
+
+
+def article_label(articles: list[str]) -> str:
+    """['第二十条'] → '第二十条'; several → '第一条至第三条'; none → ''."""
+    if not articles:
         return ""
-    return found[0] if len(found) == 1 else f"{found[0]}至{found[-1]}"
+    return articles[0] if len(articles) == 1 else f"{articles[0]}至{articles[-1]}"
+
+
+def law_article(text: str, opened_before: str = "") -> str:
+    """The article(s) a law passage quotes; ``opened_before`` is the article a passage that begins
+    mid-article continues (the last one begun in the passages before it)."""
+    found = law_articles(text)
+    if opened_before and not ARTICLE.match(text or ""):
+        found = [opened_before, *found]
+    return article_label(found)
 
 
 def issuing_body(issued: str) -> str:
     """The body that adopted or issued a law, from its history lines:
     '2011年11月17日 上海市第十三届人民代表大会常务委员会第三十次会议通过' → '上海市人民代表大会常务委员会'."""
     for line in (issued or "").split("\n"):
-        rest = re.sub(r"^[\d年月日\s.\-/]+", "", line).strip()
+        rest = LEADING_DATE.sub("", line).strip()
         if not rest or rest.startswith(("《", "施行", "根据")):
             continue
         rest = re.sub(r"第[一二三四五六七八九十百]+届", "", rest)

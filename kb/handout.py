@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterable, Mapping
 
-from kb.citation import in_text_marker, reference, source_key
+from kb.citation import in_text_marker, law_article, law_articles, reference, source_kind, source_key
 from kb.models import RESULT, Model
 
 HANDOUT_PASSAGES = 30      # passages a query handout draws on
@@ -31,6 +31,7 @@ class Excerpt:
     marker: str = ""
     note: str = ""
     number: int = 0  # its source's number in the reference list
+    article: str = ""  # a law's article(s) the passage quotes, when known beyond its own text
 
 
 @dataclass
@@ -188,7 +189,8 @@ def build(theme: str, records: list[Mapping[str, Any]], models: Iterable[Model] 
             section = sections[key] = new_section(key, record, model, rank)
             metas[key] = citation_meta(record)
         section.excerpts.append(Excerpt(str(record.get("passage_id")), str(record.get("doc_id")), text,
-                                        note=str(record.get("note") or "")))
+                                        note=str(record.get("note") or ""),
+                                        article=str(citation_meta(record).get("article") or "")))
     for section in sections.values():
         quoted = [e.text for e in section.excerpts]
         if section.definition and any(section.definition in t for t in quoted):
@@ -241,7 +243,7 @@ def number_references(sections: list[Section], metas: dict[tuple[str, str], dict
     for section in sections:
         meta = metas[(section.kind, section.key)]
         for excerpt in section.excerpts:
-            excerpt_meta = {**meta, "passage_id": excerpt.passage_id}
+            excerpt_meta = {**meta, "article": excerpt.article}
             key = source_key(meta) + (excerpt.doc_id,)
             if key not in numbers:
                 numbers[key] = len(references) + 1
@@ -279,8 +281,25 @@ def theme_records(searcher, theme: str, limit: int = HANDOUT_PASSAGES) -> list[d
     for hit in select(result.hits, limit):
         stored = searcher.passage(hit["passage_id"]) or {}
         stored.pop("note", None)  # the metadata's note on the source, not a trainer's note
-        records.append({**stored, **{k: v for k, v in hit.items() if k not in ("snippet", "score")}})
+        record = {**stored, **{k: v for k, v in hit.items() if k not in ("snippet", "score")}}
+        if source_kind(citation_meta(record)) == "LAW" and not (record.get("cite") or {}).get("article"):
+            record["cite"] = {**(record.get("cite") or {}), "article": passage_articles(searcher, record)}
+        records.append(record)
     return records
+
+
+def passage_articles(searcher, record: Mapping[str, Any]) -> str:
+    """The articles a law passage quotes, counting the one it begins inside (from the passages
+    before it in its document)."""
+    text = passage_text(record)
+    opened = ""
+    for passage in reversed([p for p in searcher.document(str(record.get("doc_id")))
+                             if p.get("order", 0) < record.get("order", 0)]):
+        begun = law_articles(passage.get("text", ""))
+        if begun:
+            opened = begun[-1]
+            break
+    return law_article(text, opened)
 
 
 def reported_results(searcher) -> Callable[[str], list[str]]:

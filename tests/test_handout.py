@@ -114,7 +114,8 @@ LAWS = [
              "2021年9月29日 测试市第十五届人民代表大会常务委员会第三十次会议修正",
      "text": "第一条 为了规范物业管理活动，维护业主和物业服务人的合法权益，制定本条例。" * 4 + "\n"
              + "第二十条 业主委员会应当在街道办事处、乡镇人民政府和社区党组织指导下依法开展小区治理工作，"
-               "定期召开业主大会，接受业主监督。" * 3},
+               "定期召开业主大会，接受业主监督。" * 3
+             + "\n第二十一条 " + "业主委员会委员应当由热心公益事业、责任心强的业主担任，小区治理中接受社区党组织领导。" * 10},
 ]
 
 
@@ -129,8 +130,10 @@ def test_law_reference_and_article_marker(tmp_path):
     with Searcher(tmp_path / "index") as s:
         made = handout_for(s, "业主委员会 小区治理", made=date(2026, 12, 1))
     assert [r.text for r in made.references] == ["测试市人民代表大会常务委员会. 测试市物业管理条例[Z]. 2021-09-29."]
-    markers = [e.marker for sec in made.sections for e in sec.excerpts]
-    assert "[1]第二十条" in markers
+    markers = {e.text[:4]: e.marker for sec in made.sections for e in sec.excerpts}
+    assert markers["第二十条"] == "[1]第二十条"
+    continued = [m for t, m in markers.items() if not t.startswith("第")]
+    assert continued and set(continued) == {"[1]第二十一条"}  # a passage begun mid-article names it
 
 
 def run_kb(*args):
