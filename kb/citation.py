@@ -40,6 +40,7 @@ MAX_AUTHORS = 3
 ROLE_WORDS = re.compile(r"^(?:记者|通讯员|特约记者|本报记者|作者|文|图|撰稿|执笔|供稿)[:：]?")
 DATE = re.compile(r"(1[89]\d\d|20\d\d)\s*[年\-./]\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*日?")
 LEADING_DATE = re.compile(r"^\s*(?:\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?|\d{4}[-./]\d{1,2}[-./]\d{1,2})\s*")
+LAW_HEADING = re.compile(r"^\s*第[一二三四五六七八九十百零〇\d]+[编章节]")  # a new part: no article continues
 ARTICLE = re.compile(r"^\s*(第[一二三四五六七八九十百千零〇\d]+条(?:之[一二三四五六七八九十]+)?)")
 
 
@@ -103,7 +104,7 @@ def law_article(text: str, opened_before: str = "") -> str:
     """The article(s) a law passage quotes; ``opened_before`` is the article a passage that begins
     mid-article continues (the last one begun in the passages before it)."""
     found = law_articles(text)
-    if opened_before and not ARTICLE.match(text or ""):
+    if opened_before and not ARTICLE.match(text or "") and not LAW_HEADING.match(text or ""):
         found = [opened_before, *found]
     return article_label(found)
 

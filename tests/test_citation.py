@@ -86,6 +86,8 @@ def test_law_article():
     assert law_article("第一百零二条之一 ……") == "第一百零二条之一"
     assert law_article("本条例自公布之日起施行。") == ""
     assert law_article("第一条 为了……\n第二条 本条例……\n第三条 ……") == "第一条至第三条"
+    assert law_article("（八）其他职责。\n第七十八条 ……", "第七十七条") == "第七十七条至第七十八条"
+    assert law_article("第一节  业主大会\n第二十四条 ……", "第二十三条") == "第二十四条"
 
 
 @settings(max_examples=200, deadline=None)
