@@ -166,10 +166,31 @@ def add_toc(doc, outline: list[tuple[int, str]]) -> None:
     if not entries:
         first.add_run("（无条目）")
     field_char(paragraphs[-1].add_run(), "end")
+    update_fields_on_open(doc)
+
+
+# w:settings is a sequence: w:updateFields goes before these (ECMA-376 CT_Settings)
+SETTINGS_AFTER_UPDATE_FIELDS = ("hdrShapeDefaults", "footnotePr", "endnotePr", "compat", "docVars", "rsids",
+                                "mathPr", "attachedSchema", "themeFontLang", "clrSchemeMapping",
+                                "doNotIncludeSubdocsInStats", "doNotAutoCompressPictures", "forceUpgrade",
+                                "captions", "readModeInkLockDown", "smartTagType", "schemaLibrary",
+                                "shapeDefaults", "doNotEmbedSmartTags", "decimalSymbol", "listSeparator")
+
+
+def update_fields_on_open(doc) -> None:
+    """Ask Word to refresh the fields (the contents list's page numbers) when it opens the file."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
     settings = doc.settings.element
     update = OxmlElement("w:updateFields")
     update.set(qn("w:val"), "true")
-    settings.append(update)
+    later = {qn(f"w:{name}") for name in SETTINGS_AFTER_UPDATE_FIELDS}
+    successor = next((child for child in settings if child.tag in later), None)
+    if successor is None:
+        settings.append(update)
+    else:
+        successor.addprevious(update)
 
 
 def setup_fonts(doc) -> None:
