@@ -9,6 +9,7 @@ never changes or loses what was collected). Basket ids are issued by the server 
 from __future__ import annotations
 
 import os
+import json
 import secrets
 import sqlite3
 import threading
@@ -18,6 +19,8 @@ from typing import Any
 
 SNAPSHOT = ("passage_id", "doc_id", "source", "title", "unit", "place", "year", "type", "heading",
             "passage")
+# kept (as JSON in `cite`) for the handout's references and place groups
+CITE_SNAPSHOT = ("province", "city", "collection", "author", "cite")
 MAX_ITEMS = 500
 MAX_NOTE = 2000
 
@@ -34,6 +37,7 @@ CREATE TABLE IF NOT EXISTS items (
 );
 CREATE INDEX IF NOT EXISTS items_basket ON items (basket, position);
 """
+MIGRATIONS = {"cite": "ALTER TABLE items ADD COLUMN cite TEXT NOT NULL DEFAULT '{}'"}
 
 
 class BasketError(ValueError):
@@ -113,6 +117,10 @@ class BasketStore:
         self._lock = threading.Lock()
         with self._connect() as db:
             db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(items)")}
+            for column, statement in MIGRATIONS.items():
+                if column not in columns:
+                    db.execute(statement)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10)
@@ -122,12 +130,13 @@ class BasketStore:
     def items(self, basket: str) -> list[dict[str, Any]]:
         with self._connect() as db:
             rows = db.execute("SELECT * FROM items WHERE basket=? ORDER BY position, id", (basket,))
-            return [dict(row) for row in rows]
+            return [with_cite(dict(row)) for row in rows]
 
     def add(self, basket: str, hit: dict[str, Any], note: str = "") -> dict[str, Any]:
         """Add a passage (a hit or stored passage dict); adding it twice keeps one."""
         values = {k: hit.get(k) for k in SNAPSHOT}
         values["passage"] = values["passage"] or hit.get("text", "")
+        values["cite"] = json.dumps(cite_snapshot(hit), ensure_ascii=False)
         with self._lock, self._connect() as db:
             count, last = db.execute("SELECT COUNT(*), MAX(position) FROM items WHERE basket=?",
                                      (basket,)).fetchone()
@@ -138,15 +147,15 @@ class BasketStore:
             if count >= MAX_ITEMS:
                 raise BasketError(f"素材篮最多 {MAX_ITEMS} 条")
             cursor = db.execute(
-                f"INSERT INTO items (basket, position, note, added, {', '.join(SNAPSHOT)}) "
-                f"VALUES (?, ?, ?, ?, {', '.join('?' for _ in SNAPSHOT)})",
+                f"INSERT INTO items (basket, position, note, added, {', '.join(values)}) "
+                f"VALUES (?, ?, ?, ?, {', '.join('?' for _ in values)})",
                 (basket, (last or 0) + 1, note[:MAX_NOTE], time.time(), *values.values()))
             return self.get(basket, cursor.lastrowid, db)
 
     def get(self, basket: str, item_id: int, db: sqlite3.Connection | None = None) -> dict | None:
         db = db or self._connect()
         row = db.execute("SELECT * FROM items WHERE basket=? AND id=?", (basket, item_id)).fetchone()
-        return dict(row) if row else None
+        return with_cite(dict(row)) if row else None
 
     def annotate(self, basket: str, item_id: int, note: str) -> dict | None:
         with self._lock, self._connect() as db:
@@ -179,3 +188,21 @@ class BasketStore:
     def clear(self, basket: str) -> int:
         with self._lock, self._connect() as db:
             return db.execute("DELETE FROM items WHERE basket=?", (basket,)).rowcount
+
+
+def cite_snapshot(hit: dict[str, Any]) -> dict[str, Any]:
+    """What the handout needs beyond the snapshot columns: place parts and citation fields."""
+    data = {k: hit.get(k) for k in CITE_SNAPSHOT[:-1] if hit.get(k)}
+    cite = hit.get("cite")
+    if isinstance(cite, dict):
+        data.update({k: v for k, v in cite.items() if v not in (None, "")})
+    return data
+
+
+def with_cite(item: dict[str, Any]) -> dict[str, Any]:
+    """A stored row with its citation snapshot as a dict (flattened by kb.handout)."""
+    try:
+        item["cite"] = json.loads(item.get("cite") or "{}")
+    except ValueError:
+        item["cite"] = {}
+    return item

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import PurePosixPath
 from typing import Any, Iterable, Iterator, Mapping
 
+from kb.citation import CITATION_FIELDS
+
 PASSAGE_MIN, PASSAGE_MAX, HEADING_MAX = 80, 300, 60
 PLACE_LEVELS = ("province", "city", "district", "street", "community")
 META_FIELDS = ("title", "unit", *PLACE_LEVELS, "level", "year", "type", "collection", "note")
@@ -50,6 +52,7 @@ class Document:
     collection: str = ""
     note: str = ""
     content_hash: str = ""
+    cite: dict[str, str] = field(default_factory=dict)  # citation fields (kb.citation.CITATION_FIELDS)
     passages: list[Passage] = field(default_factory=list)
 
     @property
@@ -147,7 +150,15 @@ def apply_metadata(doc: Document, meta: dict[str, Any]) -> Document:
             if key == "year":
                 value = _year(value)
             setattr(doc, key, value)
+    apply_citation_fields(doc, meta)
     return doc
+
+
+def apply_citation_fields(doc: Document, meta: dict[str, Any]) -> None:
+    """Keep the citation fields a sidecar or record gives (publisher, url, date, pages …)."""
+    for key in CITATION_FIELDS:
+        if meta.get(key) not in (None, ""):
+            doc.cite[key] = str(meta[key])
 
 
 def _year(value: Any) -> int | None:

@@ -79,7 +79,7 @@ def make_schema() -> Schema:
         community=ID(stored=True), level=ID(stored=True, sortable=True),
         year=NUMERIC(int, stored=True, sortable=True),
         type=ID(stored=True, sortable=True),
-        collection=STORED, note=STORED, heading=STORED,
+        collection=STORED, note=STORED, heading=STORED, cite=STORED,
         content_hash=ID(stored=True),
         models=KEYWORD(stored=True, commas=True, scorable=False),
         text=TEXT(analyzer=analyzer, stored=True),
@@ -106,6 +106,8 @@ def passage_records(doc: Document, models_of: dict[str, list[str]] | None = None
                                        "collection", "note", "content_hash") if meta.get(k)}
         if doc.year:
             record["year"] = doc.year
+        if doc.cite:
+            record["cite"] = dict(doc.cite)
         record.update(passage_id=passage.passage_id, order=passage.order, text=passage.text,
                       heading=passage.heading)
         if models_of.get(passage.passage_id):

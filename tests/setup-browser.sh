@@ -1,10 +1,17 @@
 #!/bin/sh
-# Installs Debian's Chromium for the browser tests when it is missing (Playwright drives it;
-# no browser is downloaded by Playwright itself).
+# Installs what the browser tests drive when it is missing: Debian's Chromium (Playwright drives it;
+# no browser is downloaded by Playwright itself), CJK fonts for screenshots, and LibreOffice Writer
+# (headless, no GUI) + poppler-utils, which turn an exported handout into a PDF and PNG pages.
 set -e
-if [ ! -x /usr/bin/chromium ]; then
+PACKAGES=""
+[ -x /usr/bin/chromium ] || PACKAGES="$PACKAGES chromium"
+[ -d /usr/share/fonts/opentype/noto ] || PACKAGES="$PACKAGES fonts-noto-cjk"
+command -v soffice >/dev/null 2>&1 || PACKAGES="$PACKAGES libreoffice-writer-nogui"
+command -v pdftoppm >/dev/null 2>&1 || PACKAGES="$PACKAGES poppler-utils"
+if [ -n "$PACKAGES" ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
 fi
 /usr/bin/chromium --version
+soffice --version

@@ -94,9 +94,10 @@ def test_basket_round_trip_and_word_export(client):
     text = "\n".join(p.text for p in DocxDocument(io.BytesIO(export.data)).paragraphs)
     assert hits[0]["passage"].split("\n")[-1][:30] in text
     assert "讲解要点：党员交叉任职" in text and "对比用" in text
-    assert "中共龙岩市委．《党建引领小区治理" in text and "福建省 龙岩市，2018．004_5fcda69d96d769ba.txt．" in text
+    assert "中共龙岩市委. 党建引领小区治理 建设“红色幸福小区”——福建省龙岩市城市基层党建案例[Z]. 2018." in text
+    assert "004_5fcda69d96d769ba" not in text
     markdown = client.get("/api/basket/export.md").get_data(as_text=True)
-    assert markdown.startswith("# 学习素材汇编") and "出处：中共龙岩市委" in markdown
+    assert markdown.startswith("# 专题汇编") and "[1] 中共龙岩市委. 党建引领小区治理" in markdown
     assert client.delete(f"/api/basket/items/{a['id']}").status_code == 204
     assert len(client.get("/api/basket").get_json()["items"]) == 1
 
@@ -184,3 +185,44 @@ def test_search_shows_the_model_card_and_model_facet(client):
     filtered = client.get(f"/api/search?q=党建&model={model_id}&limit=100").get_json()
     assert filtered["total"] > 0 and all("兼合式" in h["passage"] for h in filtered["hits"])
     assert "模式：“兼合式”党组织" in client.get(f"/?q=党建&model={model_id}").get_data(as_text=True)
+
+
+def test_handout_api_and_theme_into_basket(app, client):
+    word = client.get("/api/handout.docx?q=" + quote("小区治理"))
+    assert word.status_code == 200 and word.mimetype.endswith("wordprocessingml.document")
+    assert "filename*=UTF-8''" in word.headers["Content-Disposition"]
+    doc = DocxDocument(io.BytesIO(word.data))
+    assert [p.text for p in doc.paragraphs if p.style.name == "Heading 1"][-1] == "参考文献"
+    md = client.get("/api/handout.md?q=" + quote("小区治理")).get_data(as_text=True)
+    assert md.startswith("# 小区治理 专题汇编") and "[Z]" in md
+    assert client.get("/api/handout.docx").status_code == 400
+    assert client.get("/api/handout.docx?q=qqqzzxx").status_code == 404
+    fresh = app.test_client()
+    made = fresh.post("/api/basket/handout", json={"q": "小区治理"})
+    assert made.status_code == 201 and made.get_json()["added"] == len(made.get_json()["items"]) > 3
+    basket_md = fresh.get("/api/basket/export.md").get_data(as_text=True)
+    assert basket_md.count("### ") == md.count("### ")  # the same sections as the theme's handout
+    page = fresh.get("/basket").get_data(as_text=True)
+    assert "（二）" not in re.findall(r"<h2>(.*?)</h2>", page)[0] and "[Z]" in page
+    form = app.test_client().post("/basket/handout", data={"q": "小区治理"})
+    assert form.status_code == 303 and form.headers["Location"].endswith("/basket")
+
+
+def test_search_page_refinements_in_the_url(client):
+    q = quote("小区治理")
+    page = client.get(f"/?q={q}&sort=newest&within={quote('业委会')}").get_data(as_text=True)
+    assert 'class="sort-newest" aria-current="true"' in page and "within-chip" in page
+    years = [int(y) for y in re.findall(r"<span>(\d{4})</span>", page)]
+    assert years == sorted(years, reverse=True)
+    assert 'name="within" value="业委会"' in page  # the next 在结果中检索 keeps this one
+    flat = client.get(f"/?q={q}&bydoc=0").get_data(as_text=True)
+    articles = flat.split('<article class="doc">')[1:]
+    assert articles and all(a.count('<div class="passage">') == 1 for a in articles)
+    grouped = client.get(f"/?q={q}").get_data(as_text=True)
+    assert grouped.count('<article class="doc">') < len(articles)
+    link = re.search(r'class="copy-link" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert link.startswith("/doc/") and "#p" in link and quote("业委会") in link
+    assert client.get("/api/search?q=" + q + "&sort=sideways").status_code == 400
+    api = client.get(f"/api/search?q={q}&sort=oldest&within={quote('业委会')}&limit=100").get_json()
+    assert api["hits"] and all("业委会" in h["passage"] or "业主委员会" in h["passage"] for h in api["hits"])
+    assert [h["year"] for h in api["hits"]] == sorted(h["year"] for h in api["hits"])

@@ -112,8 +112,8 @@ def test_trainer_flow_search_facet_document_basket_export(server, browser, tmp_p
     text = "\n".join(p.text for p in DocxDocument(saved).paragraphs)
     for fragment in expected:
         assert fragment in text
-    assert text.count("出处：浦东新区陆家嘴街道党工委．《坚持“两楼联动、两头延伸”") == 2
-    assert "上海市 浦东新区 陆家嘴街道，2014．003_7eae55bd553d4ef9.txt．" in text
+    assert text.count("浦东新区陆家嘴街道党工委. 坚持“两楼联动、两头延伸” 构建“金色纽带”区域化党建新模式[Z]//") == 1
+    assert "003_7eae55bd553d4ef9" not in text
     assert "培训要点：楼宇与居民区联动" in text
     assert not errors, errors
     page.close()

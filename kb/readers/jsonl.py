@@ -36,6 +36,11 @@ def record_meta(record: dict) -> dict:
         meta["type"] = kind
         if province and "province" not in meta:
             meta["province"] = province
+    if isinstance(record.get("meta"), str) and record["meta"].strip() and "issued" not in meta:
+        meta["issued"] = record["meta"]  # a law's adoption/amendment lines: issuing body and date
+    version = re.search(r"\((\d{4}-\d{2}-\d{2})\)\.\w+$", str(record.get("path") or ""))
+    if version and "date" not in meta:
+        meta["date"] = version.group(1)  # the version's date in the file name: 条例(2020-05-14).md
     if "type" not in meta and "报告" in str(record.get("title") or ""):
         meta["type"] = "工作报告"
     if "year" not in meta and record.get("title"):

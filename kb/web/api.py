@@ -9,7 +9,9 @@ from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from kb.basket import MAX_ITEMS, BasketError
-from kb.export import to_docx, to_markdown
+from kb.export import basket_handout, to_docx, to_markdown
+from kb.handout import handout_for, reported_results, theme_records
+from kb.refine import SORTS, refined_search
 from kb.search import MAX_QUERY_CHARS
 from kb.web import basket, searcher
 from kb.web.openapi import openapi_document
@@ -114,8 +116,12 @@ def search():
         return error("缺少查询参数 q / missing q", 400)
     limit = int_arg("limit", PAGE_SIZE, 1, 100)
     page = request_page()
+    sort = request.args.get("sort", "relevance")
+    if sort not in SORTS:
+        return error("sort 应为 relevance、newest 或 oldest / sort must be relevance, newest or oldest", 400)
     s = searcher()
-    result = s.search(q, limit=limit, page=page, filters=search_filters(filters), facets=True)
+    result = refined_search(s, q, request.args.getlist("within"), sort, page=page, limit=limit,
+                            filters=search_filters(filters), facets=True)
     body = {"query": q, "filters": filters, "page": page, "limit": limit, "total": result.total,
             "elapsed_ms": round(result.elapsed * 1000, 1), "hits": result.hits,
             "facets": facet_json(result.facets), "models": [model_summary(m) for m in result.models]}
@@ -214,18 +220,78 @@ def basket_remove(item_id: int):
     return "", 204
 
 
+def attachment(filename: str) -> dict[str, str]:
+    """Content-Disposition with an ASCII fallback and the UTF-8 name (RFC 6266)."""
+    from urllib.parse import quote
+
+    ascii_name = "kb-handout" + filename[filename.rfind("."):]
+    return {"Content-Disposition": f"attachment; filename={ascii_name}; filename*=UTF-8''{quote(filename)}"}
+
+
 @api.get("/basket/export.docx")
 def export_docx():
     store, basket_id = basket()
-    return Response(to_docx(store.items(basket_id)), mimetype=DOCX_MIME,
-                    headers={"Content-Disposition": "attachment; filename=kb-materials.docx"})
+    handout = basket_handout(store.items(basket_id), searcher().catalogue.models,
+                             document_results=reported_results(searcher()))
+    return Response(to_docx(handout), mimetype=DOCX_MIME, headers=attachment("素材汇编.docx"))
 
 
 @api.get("/basket/export.md")
 def export_markdown():
     store, basket_id = basket()
-    return Response(to_markdown(store.items(basket_id)), mimetype="text/markdown; charset=utf-8",
-                    headers={"Content-Disposition": "attachment; filename=kb-materials.md"})
+    handout = basket_handout(store.items(basket_id), searcher().catalogue.models,
+                             document_results=reported_results(searcher()))
+    return Response(to_markdown(handout), mimetype="text/markdown; charset=utf-8",
+                    headers=attachment("素材汇编.md"))
+
+
+def handout_theme():
+    """The theme of /api/handout.* (q), or an error response."""
+    q = request.args.get("q", "").strip()
+    if not q:
+        return None, error("缺少主题参数 q / missing q", 400)
+    if len(q) > MAX_QUERY_CHARS:
+        return None, error(f"查询过长（超过{MAX_QUERY_CHARS}字）/ query too long", 400)
+    handout = handout_for(searcher(), q)
+    if not handout.sections:
+        return None, error("没有找到相关段落 / no passages for this theme", 404)
+    return handout, None
+
+
+@api.get("/handout.docx")
+def handout_docx():
+    handout, failed = handout_theme()
+    if failed:
+        return failed
+    return Response(to_docx(handout), mimetype=DOCX_MIME, headers=attachment(f"{handout.theme}专题汇编.docx"))
+
+
+@api.get("/handout.md")
+def handout_markdown():
+    handout, failed = handout_theme()
+    if failed:
+        return failed
+    return Response(to_markdown(handout), mimetype="text/markdown; charset=utf-8",
+                    headers=attachment(f"{handout.theme}专题汇编.md"))
+
+
+@api.post("/basket/handout")
+def basket_from_theme():
+    """Put a theme's handout passages into the basket (to reorder and annotate before export)."""
+    body = json_body() if request.content_length else {}
+    q = body.get("q") or request.args.get("q", "")
+    if not isinstance(q, str) or not q.strip() or len(q) > MAX_QUERY_CHARS:
+        return error("需要主题：{\"q\": …} / a theme q is required", 400)
+    store, basket_id = basket()
+    added = 0
+    try:
+        for record in theme_records(searcher(), q.strip()):
+            before = len(store.items(basket_id))
+            store.add(basket_id, record)
+            added += len(store.items(basket_id)) - before
+    except BasketError as exc:
+        return error(str(exc), 409)
+    return jsonify({"added": added, "items": store.items(basket_id)}), 201
 
 
 def model_summary(model) -> dict:

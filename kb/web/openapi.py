@@ -32,6 +32,8 @@ def openapi_document() -> dict[str, Any]:
                 _q("q", "查询：词语、\"短语\"、-排除、地区:…/单位:…/年份:…/类型:…"),
                 _q("place", "地区（省/市/区县）"), _q("level", "层级"), _q("year", "年份"),
                 _q("type", "类型"), _q("model", "实践模式编号"), _q("page", "页码", {"type": "integer", "minimum": 1}),
+                _q("sort", "排序：relevance（默认）、newest、oldest", {"enum": ["relevance", "newest", "oldest"]}),
+                _q("within", "在结果中检索：再给一个查询，可重复（逐层缩小）"),
                 _q("limit", "每页条数", {"type": "integer", "minimum": 1, "maximum": 100})],
                 "responses": {"200": {"description": "检索结果", "content": {"application/json": {
                     "schema": {"type": "object", "properties": {
@@ -81,6 +83,26 @@ def openapi_document() -> dict[str, Any]:
                                             "parameters": [_q("ids", "逗号分隔的模式编号", required=True)],
                                             "responses": {"200": JSON_OK, "400": ERROR, "404": ERROR}}},
             "/api/openapi.json": {"get": {"summary": "本文档", "responses": {"200": JSON_OK}}},
+            **handout_paths(),
         },
         "components": {"schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}}}},
+    }
+
+
+def handout_paths() -> dict[str, Any]:
+    """专题汇编: a theme's handout, and the same passages put into the basket."""
+    theme = [_q("q", "主题（检索式）", required=True)]
+    docx_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    return {
+        "/api/handout.docx": {"get": {"summary": "专题汇编（Word，GB/T 7714 参考文献）", "parameters": theme,
+                                      "responses": {"200": {"description": ".docx", "content": {docx_type: {}}},
+                                                    "400": ERROR, "404": ERROR}}},
+        "/api/handout.md": {"get": {"summary": "专题汇编（Markdown）", "parameters": theme,
+                                    "responses": {"200": {"description": "Markdown", "content": {"text/markdown": {}}},
+                                                  "400": ERROR, "404": ERROR}}},
+        "/api/basket/handout": {"post": {
+            "summary": "把主题的汇编段落放进素材篮（先排序、批注再导出）", "parameters": theme,
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"q": {"type": "string"}}}}}},
+            "responses": {"201": JSON_OK, "400": ERROR, "409": ERROR}}},
     }

@@ -2,11 +2,14 @@
 by kb.search (which escapes everything itself) are marked safe."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request
 from markupsafe import Markup
 
 from kb.search import MAX_QUERY_CHARS, highlight_terms, mark_spans, parse, related_terms, render_marks
 from kb.web import basket, searcher
+from kb.refine import refined_search
+from kb.web.refining import (SORT_CHOICES, link_query, one_group_per_hit, refine_bar, request_refine,
+                             sort_of)
 from kb.web.views import (PAGE_SIZE, PARAM_LABELS, facet_blocks, group_by_document, request_filters,
                           request_page, search_filters, state_url)
 
@@ -18,17 +21,23 @@ def search_page():
     q = request.args.get("q", "").strip()
     filters = request_filters()
     page = request_page()
+    refine = request_refine()
     store, basket_id = basket()
     collected = {i["passage_id"] for i in store.items(basket_id)}
     context = {"q": q, "filters": filters, "page": page, "basket_count": len(collected),
                "max_query": MAX_QUERY_CHARS, "param_labels": PARAM_LABELS,
-               "url": lambda **change: state_url("/", q, filters, **change)}
+               "refine": refine, "sort": sort_of(refine), "sort_choices": SORT_CHOICES,
+               "link_q": link_query(q, refine),
+               "url": lambda **change: state_url("/", q, {**filters, **refine}, **change)}
+    context["refine_bar"] = refine_bar(context["url"], refine)
     if not q and not filters:
         return render_template("search.html", **context, result=None)
     s = searcher()
-    result = s.search(q, limit=PAGE_SIZE, page=page, filters=search_filters(filters), facets=True)
+    result = refined_search(s, q, refine.get("within"), sort_of(refine), page=page, limit=PAGE_SIZE,
+                            filters=search_filters(filters), facets=True)
     names = {m.model_id: m.name for m in s.catalogue.models}
-    context.update(result=result, groups=group_by_document(result.hits), model_names=names,
+    grouped = one_group_per_hit if refine.get("bydoc") else group_by_document
+    context.update(result=result, groups=grouped(result.hits), model_names=names,
                    facets=facet_blocks(result.facets, filters, names),
                    pages=max(1, -(-result.total // PAGE_SIZE)) if result.total else 0,
                    in_basket=collected)
@@ -62,11 +71,32 @@ def document_page(doc_id: str):
 def basket_page():
     store, basket_id = basket()
     items = store.items(basket_id)
-    from kb.export import citation
+    from kb.export import basket_handout
 
-    for item in items:
-        item["citation"] = citation(item)
+    handout = basket_handout(items, searcher().catalogue.models)
+    references = {r.number: r.text for r in handout.references}
+    named = {e.passage_id: (s.title, references.get(e.number, ""), e.marker.split("]", 1)[-1])
+             for s in handout.sections for e in s.excerpts}
+    for item in items:  # named by its practice or document and place; GB/T 7714 reference
+        item["section"], item["citation"], item["article"] = named.get(item["passage_id"], (item["title"], "", ""))
     return render_template("basket.html", items=items, basket_count=len(items))
+
+
+@pages.post("/basket/handout")
+def basket_from_theme_page():
+    """生成专题汇编 without JavaScript: the theme's passages into the basket, then the basket."""
+    from kb.basket import BasketError
+    from kb.handout import theme_records
+
+    q = request.form.get("q", "").strip()[:MAX_QUERY_CHARS]
+    if q:
+        store, basket_id = basket()
+        try:
+            for record in theme_records(searcher(), q):
+                store.add(basket_id, record)
+        except (BasketError, ValueError):
+            pass  # a full basket keeps what fitted; the page shows it
+    return redirect("/basket", code=303)
 
 
 @pages.get("/help")

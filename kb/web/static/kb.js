@@ -78,3 +78,16 @@ document.addEventListener("toggle", async (event) => {
     }
   } catch (e) { list.textContent = "加载失败：" + e.message; }
 }, true);
+
+// ---- issue 13: 复制链接 — copy a passage's link (opening it shows that passage, query highlighted).
+// Without clipboard access the link simply opens.
+document.addEventListener("click", async (event) => {
+  const link = event.target.closest("a.copy-link");
+  if (!link || !navigator.clipboard) return;
+  event.preventDefault();
+  try {
+    await navigator.clipboard.writeText(new URL(link.getAttribute("href"), location.href).href);
+    link.textContent = "已复制链接";
+    link.classList.add("copied");
+  } catch (e) { location.href = link.href; }
+});
