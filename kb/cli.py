@@ -258,7 +258,7 @@ def models_cmd(as_json: bool, compare: tuple[str, ...], index_dir: Path | None) 
         where = " · ".join(str(x) for x in (m.place, m.unit, m.year) if x)
         click.echo(f"{m.model_id}  {m.name}  —  {where}")
         if m.parts:
-            click.echo("    组成 / parts: " + "；".join(m.parts))
+            click.echo("    组成 / parts: " + "；".join(p["name"] + (f"（{p['meaning']}）" if p["meaning"] else "") for p in m.parts))
         if compare:
             click.echo("    定义 / definition: " + m.definition[:160])
             for result in m.results:
