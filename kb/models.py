@@ -290,6 +290,23 @@ def digit_code(key: str) -> str:
     return match.group(1) if match and "+" not in key else ""
 
 
+def letter_code_parts(text: str, cand: Candidate, key: str) -> list[dict[str, str]]:
+    """A name made of one character a part (“选派引”: 选拔、下派、引回; “十百千万”: 十名…、百名…): the
+    first 、-list after the mention whose items hold those characters in order."""
+    if not 2 <= len(key) <= 5 or len(set(key)) != len(key) or not re.fullmatch(r"[\u4e00-\u9fff]+", key):
+        return []
+    _, right = sentence_around(text, cand.start, cand.end)
+    for clause in re.split(r"[，,；;：:]", text[cand.end:right]):
+        items = split_list(clause)
+        if len(items) >= len(key) and all(ch in item for ch, item in zip(key, items)):
+            items = [re.sub(r"^(?:着力|倡导|要求|实行|实现|坚持|做到)", "", i) for i in items[:len(key)]]
+            others = [len(i) for i in items[:-1]]
+            if len(items[-1]) > 2 * sum(others) / len(others):  # the shared predicate follows the last item
+                items[-1] = items[-1][:max(others) + 2]
+            return [{"name": ch, "meaning": item} for ch, item in zip(key, items)]
+    return []
+
+
 def find_parts(text: str, cand: Candidate, key: str) -> list[dict[str, str]]:
     if cand.parts:
         return [as_part(p) for p in cand.parts]
@@ -306,6 +323,9 @@ def find_parts(text: str, cand: Candidate, key: str) -> list[dict[str, str]]:
         names = enumeration_before(text, cand.start, count)
         if names:
             return [{"name": n, "meaning": ""} for n in names]
+    found = letter_code_parts(text, cand, key)
+    if found:
+        return found
     _, sentence_end = sentence_around(text, cand.start, cand.end)
     if sentence_end - cand.end > 2:  # 一是… lists belong to a name that closes its sentence
         return []

@@ -4,6 +4,8 @@ import re
 from urllib.parse import quote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from docx import Document as DocxDocument
 
 from webfixtures import make_corpus
@@ -236,3 +238,13 @@ def test_error_page_counts_the_basket(client):
     count = len(client.get("/api/basket").get_json()["items"])
     missing = client.get("/no/such/page")
     assert missing.status_code == 404 and f'<span id="basket-count">{count}</span>' in missing.get_data(as_text=True)
+
+
+@given(st.text(alphabet="中文a&<>;,:!?\"' ", max_size=40))
+def test_punctuation_filter_never_breaks_escaping(text):
+    import html
+
+    from kb.web.pages import cjk_punctuation
+
+    shown = html.unescape(str(cjk_punctuation(text)))
+    assert shown.translate(str.maketrans("，：；！？", ",:;!?")) == text

@@ -17,9 +17,9 @@ from kb.web.views import (PAGE_SIZE, PARAM_LABELS, facet_blocks, group_by_docume
 
 pages = Blueprint("pages", __name__)
 
-# A half-width , : ; ! ? between Chinese characters is scrape damage: shown full-width.
+# A half-width , : ; ! ? beside a Chinese character is scrape damage: shown full-width.
 CJK = r"[\u4e00-\u9fff“”‘’（）《》、。]"
-HALF_WIDTH = re.compile(r"(?<=" + CJK + r")([,:;!?])(?=" + CJK + r"|<mark>)|(?<=</mark>)([,:;!?])(?=" + CJK + r")")
+HALF_WIDTH = re.compile(r"(?<=" + CJK + r")[,:;!?]|(?<=</mark>)[,:;!?]|[,:!?](?=" + CJK + r"|<mark>)")  # never an entity's ;
 FULL_WIDTH = {",": "，", ":": "：", ";": "；", "!": "！", "?": "？"}
 
 

@@ -52,6 +52,12 @@ function setCount(delta) {
   return el ? Number(el.textContent) : 0;
 }
 
+// a half-width , : ; ! ? beside a Chinese character is scrape damage: shown full-width (as the server does)
+const FULL_WIDTH = { ",": "，", ":": "：", ";": "；", "!": "！", "?": "？" };
+function cjk(value) {
+  return value.replace(/(?<=[\u4e00-\u9fff“”‘’（）《》、。])[,:;!?]|[,:;!?](?=[\u4e00-\u9fff“”‘’（）《》、。])/g, (c) => FULL_WIDTH[c]);
+}
+
 function text(tag, className, value) {
   const el = document.createElement(tag);
   if (className) el.className = className;
@@ -189,7 +195,7 @@ document.addEventListener("toggle", async (event) => {
       const link = text("a", "", hit.title + (hit.place ? "（" + hit.place + "）" : ""));
       link.href = "/doc/" + encodeURIComponent(hit.doc_id) + "#p" + hit.order;
       item.appendChild(link);
-      item.appendChild(text("p", "", hit.passage.length > 160 ? hit.passage.slice(0, 160) + "…" : hit.passage));
+      item.appendChild(text("p", "", cjk(hit.passage.length > 160 ? hit.passage.slice(0, 160) + "…" : hit.passage)));
       const add = text("button", "add", "加入素材篮");
       add.type = "button";
       add.dataset.passage = hit.passage_id;
