@@ -194,6 +194,10 @@ def test_every_page_passes_axe_and_fits_the_screen(server, browser, viewport):
         width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1], (name, viewport, width)
         if viewport == "phone":
+            small = page.evaluate("""() => Array.from(document.querySelectorAll(
+                '.facets a, input[type=checkbox], button, .para .anchor')).filter((el) => el.offsetParent)
+                .map((el) => el.getBoundingClientRect()).filter((r) => r.width < 24 || r.height < 24).length""")
+            assert small == 0, (name, "targets under 24 px")
             shot(page, f"phone-{name}")
     context.close()
     print(f"\naxe {viewport}: rules passed per page {checked}; violations {found}")
