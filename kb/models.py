@@ -174,7 +174,7 @@ def candidates(text: str) -> list[Candidate]:
     for m in QUOTED_ORG.finditer(text):
         found.append(Candidate(f"“{m.group(1)}”", m.start(), m.end(), "quoted organisation"))
     for m in NUMBERED.finditer(text):
-        if text[max(0, m.start() - 1):m.start()] != "“":
+        if text[max(0, m.start() - 1):m.start()] != "“" and not CLAUSE_WORDS.search(m.group(2)):
             found.append(Candidate(m.group(0), m.start(), m.end(), "numbered"))
     for m in CHAIN.finditer(text):
         name = m.group(3).strip()
@@ -188,6 +188,7 @@ def candidates(text: str) -> list[Candidate]:
 
 
 CHAIN_SPLIT = re.compile(r"[-—–]")
+CLAUSE_WORDS = re.compile(r"应当|建立|实行|开展|负责|按照|可以")  # 一方应当建立集体协商机制 is a clause, not a name
 
 
 def chain_parts(chain: str) -> list[str]:
