@@ -288,9 +288,12 @@ def models_cmd(as_json: bool, compare: tuple[str, ...], index_dir: Path | None) 
     click.echo(f"共 {len(models)} 个实践模式 / {len(models)} models")
     for m in models:
         where = " · ".join(str(x) for x in (m.place, m.unit, m.year) if x)
+        if len(m.places) > 1:
+            where = f"{len(m.places)} 地 / places: " + "；".join(
+                " ".join(str(x) for x in (p["place"], p["unit"], p["year"]) if x) for p in m.places)
         click.echo(f"{m.model_id}  {m.name}  —  {where}")
         if m.parts:
-            click.echo("    组成 / parts: " + "；".join(m.parts))
+            click.echo("    组成 / parts: " + "；".join(p["name"] + (f"（{p['meaning']}）" if p["meaning"] else "") for p in m.parts))
         if compare:
             click.echo("    定义 / definition: " + m.definition[:160])
             for result in m.results:

@@ -14,7 +14,7 @@ from kb.citation import CITATION_FIELDS
 
 PASSAGE_MIN, PASSAGE_MAX, HEADING_MAX = 80, 300, 60
 PLACE_LEVELS = ("province", "city", "district", "street", "community")
-META_FIELDS = ("title", "unit", *PLACE_LEVELS, "level", "year", "type", "collection", "note")
+META_FIELDS = ("title", "unit", "author", *PLACE_LEVELS, "level", "year", "type", "collection", "note")
 
 # An enumerator that opens a new paragraph inside a long scraped line: " 一、" " (二)" " 3." " 【"
 INLINE_BREAK = re.compile(
@@ -40,7 +40,8 @@ class Document:
     source: str
     text: str
     title: str = ""
-    unit: str = ""
+    unit: str = ""    # the organisation the text speaks for or about (华阳街道党工委), never a byline
+    author: str = ""  # who wrote it (陈井安; 记者…，通讯员…)
     province: str = ""
     city: str = ""
     district: str = ""

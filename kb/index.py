@@ -79,7 +79,7 @@ def make_schema() -> Schema:
         community=ID(stored=True), level=ID(stored=True, sortable=True),
         year=NUMERIC(int, stored=True, sortable=True),
         type=ID(stored=True, sortable=True),
-        collection=STORED, note=STORED, heading=STORED, cite=STORED,
+        collection=STORED, note=STORED, heading=STORED, cite=STORED, author=STORED,
         content_hash=ID(stored=True),
         models=KEYWORD(stored=True, commas=True, scorable=False),
         text=TEXT(analyzer=analyzer, stored=True),
@@ -101,7 +101,7 @@ def passage_records(doc: Document, models_of: dict[str, list[str]] | None = None
     meta = doc.metadata()
     models_of = models_of or {}
     for passage in doc.passages:
-        record = {k: meta[k] for k in ("doc_id", "source", "title", "unit", "place", "province",
+        record = {k: meta[k] for k in ("doc_id", "source", "title", "unit", "author", "place", "province",
                                        "city", "district", "street", "community", "level", "type",
                                        "collection", "note", "content_hash") if meta.get(k)}
         if doc.year:

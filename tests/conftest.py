@@ -2,14 +2,22 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
-SHARED = ROOT.parent / "shared"
-DEV_SET = SHARED / "eval" / "dev.jsonl"
+DATA = ROOT / "tests" / "data"
+# The external data beside the repository (CI has it; a fresh clone does not). KB_SHARED points
+# elsewhere, e.g. at a missing folder to check that the suite passes without it.
+SHARED = Path(os.environ.get("KB_SHARED") or ROOT.parent / "shared")
+CORPUS_EXT = SHARED / "corpus-ext"
+DEV_SET = DATA / "dev.jsonl"          # copy of ../shared/eval/dev.jsonl (queries over corpus/)
+LAWS_SAMPLE = DATA / "laws-sample.jsonl.gz"  # first 50 records of laws.jsonl.gz, each cut to 12,000 characters
+needs_corpus_ext = pytest.mark.skipif(not (CORPUS_EXT / "laws.jsonl.gz").exists(),
+                                      reason=f"needs the external corpus {CORPUS_EXT} (absent here)")
 SEEDS = sorted(CORPUS.glob("*.txt"))
 
 

@@ -20,7 +20,8 @@ def test_shanghai_file_is_six_documents_with_their_own_units(corpus_docs):
 def test_every_document_has_metadata(corpus_docs):
     assert len(corpus_docs) == 10
     for doc in corpus_docs:
-        assert doc.title and doc.unit and doc.place and doc.type, doc.doc_id
+        assert doc.title and (doc.unit or doc.author) and doc.place and doc.type, doc.doc_id
+        assert "记者" not in doc.unit and "陈井安" not in doc.unit  # a byline is an author, not a unit
         assert "|" not in doc.title and "标题" not in doc.title
 
 

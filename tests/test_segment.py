@@ -84,13 +84,13 @@ def test_fast_cut_gives_jiebas_tokens_on_seeds_and_laws():
     import jieba
 
     from kb.normalize import normalize
-    from conftest import ROOT, SHARED
+    from conftest import LAWS_SAMPLE, ROOT
 
     assert segment._state["fast"] is not None  # the dependency is installed and used
     segment.add_terms(["两楼联动", "金色纽带", "凝聚力工程"])
     texts = [normalize(p.read_text(encoding="utf-8")) for p in sorted((ROOT / "corpus").glob("*.txt"))]
-    with gzip.open(SHARED / "corpus-ext" / "laws.jsonl.gz", "rt", encoding="utf-8") as f:
-        texts += [normalize(json.loads(line)["text"])[:20000] for line in itertools.islice(f, 150)]
+    with gzip.open(LAWS_SAMPLE, "rt", encoding="utf-8") as f:
+        texts += [normalize(json.loads(line)["text"])[:20000] for line in itertools.islice(f, 50)]
     texts += ["增长5.10.3个百分点，压力0.1MPa，厚45.0cm", "GDP增长6.5%", "7+2+N社区工作者", "A股和T恤"]
     lines = [line for text in texts for line in text.split("\n") if line.strip()]
     assert len(lines) > 3000

@@ -4,6 +4,8 @@ import re
 from urllib.parse import quote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from docx import Document as DocxDocument
 
 from webfixtures import make_corpus
@@ -159,7 +161,7 @@ def test_model_catalogue_api_and_pages(client):
     catalogue = client.get("/api/models").get_json()
     assert catalogue["total"] >= 35
     five = client.get("/api/models?q=五级治理").get_json()["models"][0]
-    assert five["parts"][0] == "街道大工委" and five["place"] == "湖南省 怀化市 鹤城区"
+    assert five["parts"][0] == {"name": "街道大工委", "meaning": ""} and five["place"] == "湖南省 怀化市 鹤城区"
     detail = client.get(f"/api/models/{five['model_id']}").get_json()
     assert detail["mention_passages"] and all("五级治理" in p["text"] for p in detail["mention_passages"])
     jianhe = client.get("/api/models?q=兼合式").get_json()["models"][0]
@@ -177,7 +179,8 @@ def test_model_catalogue_api_and_pages(client):
 
 def test_search_shows_the_model_card_and_model_facet(client):
     data = client.get("/api/search?q=1%2B4Z%2B3N").get_json()
-    assert data["models"][0]["key"] == "1+4Z+3N" and data["models"][0]["parts"] == ["1", "4Z", "3N"]
+    assert data["models"][0]["key"] == "1+4Z+3N" and [p["name"] for p in data["models"][0]["parts"]] == ["1", "4Z", "3N"]
+    assert data["models"][0]["parts"][0]["meaning"] == "以社区党组织引领为核心"
     page = client.get("/?q=" + quote("五级治理")).get_data(as_text=True)
     assert 'class="model-card"' in page and "楼栋党员中心户" in page
     assert 'data-facet="models"' in page
@@ -203,7 +206,7 @@ def test_handout_api_and_theme_into_basket(app, client):
     basket_md = fresh.get("/api/basket/export.md").get_data(as_text=True)
     assert basket_md.count("### ") == md.count("### ")  # the same sections as the theme's handout
     page = fresh.get("/basket").get_data(as_text=True)
-    assert "（二）" not in re.findall(r"<h2>(.*?)</h2>", page)[0] and "[Z]" in page
+    assert "（二）" not in re.findall(r"<h2[^>]*>(.*?)</h2>", page)[0] and "[Z]" in page
     form = app.test_client().post("/basket/handout", data={"q": "小区治理"})
     assert form.status_code == 303 and form.headers["Location"].endswith("/basket")
 
@@ -226,3 +229,62 @@ def test_search_page_refinements_in_the_url(client):
     api = client.get(f"/api/search?q={q}&sort=oldest&within={quote('业委会')}&limit=100").get_json()
     assert api["hits"] and all("业委会" in h["passage"] or "业主委员会" in h["passage"] for h in api["hits"])
     assert [h["year"] for h in api["hits"]] == sorted(h["year"] for h in api["hits"])
+def test_one_practice_many_places_and_at_most_four_to_compare(client):
+    double = client.get("/api/models?q=双报到").get_json()["models"]
+    assert len([m for m in double if m["key"] == "双报到"]) == 1
+    assert len(double[0]["places"]) == 3
+    page = client.get(f"/models/{double[0]['model_id']}").get_data(as_text=True)
+    assert "采用地区（3）" in page and "宝山区顾村镇党委" in page and "鹤城区委" in page
+    ids = [m["model_id"] for m in client.get("/api/models").get_json()["models"][:5]]
+    five = client.get("/models/compare?" + "&".join(f"id={i}" for i in ids)).get_data(as_text=True)
+    assert "一次最多比较 4 个模式，您选了 5 个" in five and five.count('class="compare-card"') == 4
+
+
+def test_model_page_marks_only_the_model_names(client):
+    five = client.get("/api/models?q=五级治理").get_json()["models"][0]
+    page = client.get(f"/models/{five['model_id']}").get_data(as_text=True)
+    marked = set(re.findall(r"<mark>(.*?)</mark>", page))
+    assert marked and all("五级治理" in m for m in marked), marked
+
+
+def test_pages_say_what_happened(client):
+    page = client.get("/?q=" + quote("紅色業委會")).get_data(as_text=True)
+    assert "已按简体检索：红色业委会" in page
+    assert "已按简体检索" not in client.get("/?q=" + quote("红色业委会")).get_data(as_text=True)
+    long_query = "社区治理" * 45
+    title = re.search(r"<title>(.*?)</title>", client.get("/?q=" + quote(long_query)).get_data(as_text=True)).group(1)
+    assert len(title) < 40
+    home = client.get("/").get_data(as_text=True)
+    assert 'maxlength="200"' in home and "autofocus" in home
+    results = client.get("/?q=" + quote("两楼联动")).get_data(as_text=True)
+    assert "autofocus" not in results and "<h1" in results
+    assert re.search(r"找到 <strong>\d+</strong> 个相关段落；本页列出 \d+ 段", results)
+    assert '<meta name="description"' in home and 'rel="icon"' in home
+    assert client.get("/favicon.ico").status_code == 200
+
+
+def test_document_page_keeps_editors_notes_apart_and_fixes_punctuation(client):
+    page = client.get("/doc/003_7eae55bd553d4ef9-1").get_data(as_text=True)
+    assert '<details class="provenance">' in page and "<p class=\"note\">说明：" not in page
+    text = page.split('<section class="para"')[1]
+    assert not re.search(r"[\u4e00-\u9fff],[\u4e00-\u9fff]", text) and "，" in text
+    seed = client.get("/doc/000_3cea6dff0efccbce").get_data(as_text=True)
+    assert "<dt>作者</dt><dd>陈井安</dd>" in seed and "<dt>单位</dt><dd>华阳街道党工委</dd>" in seed
+
+
+def test_error_page_counts_the_basket(client):
+    passage = client.get("/api/search?q=" + quote("两楼联动")).get_json()["hits"][0]["passage_id"]
+    assert client.post("/api/basket/items", json={"passage_id": passage}).status_code == 201
+    count = len(client.get("/api/basket").get_json()["items"])
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404 and f'<span id="basket-count">{count}</span>' in missing.get_data(as_text=True)
+
+
+@given(st.text(alphabet="中文a&<>;,:!?\"' ", max_size=40))
+def test_punctuation_filter_never_breaks_escaping(text):
+    import html
+
+    from kb.web.pages import cjk_punctuation
+
+    shown = html.unescape(str(cjk_punctuation(text)))
+    assert shown.translate(str.maketrans("，：；！？", ",:;!?")) == text

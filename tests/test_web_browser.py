@@ -124,21 +124,183 @@ def test_model_catalogue_in_the_browser(server, browser):
     page.goto(server.url + "/?q=" + quote("两楼联动"))
     assert "金色纽带" in page.inner_text(".model-card h2")
     page.goto(server.url + "/models")
-    rows = page.locator("table.models tbody tr")
+    rows = page.locator("li.model-row")
     names = [rows.nth(i).inner_text() for i in range(rows.count())]
-    pick = [i for i, n in enumerate(names) if "五级治理" in n or "兼合式" in n or "1+4Z+3N" in n][:3]
+    pick = [next(i for i, n in enumerate(names) if n.startswith(name)) for name in ("五级治理", "“兼合式”", "“1+4Z+3N”")]
     for i in pick:
         rows.nth(i).locator("input[type=checkbox]").check()
-    page.click(".catalogue button")
-    page.wait_for_selector("table.compare")
-    assert page.locator("table.compare thead th").count() == 4
-    assert "楼栋党员中心户" in page.inner_text("table.compare")
+    extra = [i for i in range(rows.count()) if i not in pick][:2]
+    rows.nth(extra[0]).locator("input[type=checkbox]").check()
+    rows.nth(extra[1]).locator("input[type=checkbox]").click()  # a 5th is refused, and said so
+    assert not rows.nth(extra[1]).locator("input[type=checkbox]").is_checked()
+    assert "最多比较 4 个" in page.inner_text("#status")
+    rows.nth(extra[0]).locator("input[type=checkbox]").uncheck()
+    page.click("#compare-button")
+    page.wait_for_selector(".compare-card")
+    assert page.locator(".compare-card").count() == 3
+    assert "楼栋党员中心户" in page.inner_text(".compare-grid")
     shot(page, "compare")
-    page.click("table.compare thead th a >> nth=0")
+    page.click(".compare-card h2 a >> nth=0")
     page.wait_for_selector("section.para button.add")
     page.locator("section.para button.add").first.click()
     page.wait_for_function("() => document.querySelector('section.para button.add').textContent.includes('已加入')")
     page.close()
+
+
+PAGES = {  # every page type, as a user reaches it
+    "search": "/?q=" + quote("两楼联动"), "home": "/", "empty": "/?q=" + quote("两楼连动"),
+    "doc": "/doc/003_7eae55bd553d4ef9-4?q=" + quote("两楼联动"), "models": "/models",
+    "help": "/help", "404": "/no/such/page", "basket": "/basket",
+}
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+def model_urls(server):
+    models = json.loads(get(server.url + "/api/models")[2])["models"]
+    five = next(m for m in models if m["key"] == "五级治理")
+    double = next(m for m in models if m["key"] == "双报到")
+    return {"model": f"/models/{five['model_id']}", "model-places": f"/models/{double['model_id']}",
+            "compare": f"/models/compare?id={five['model_id']}&id={double['model_id']}"}
+
+
+def fill_basket(page, server):
+    page.goto(server.url + PAGES["doc"])
+    for i in (0, 1):
+        page.locator("section.para button.add").nth(i).click()
+    page.wait_for_function("() => document.getElementById('basket-count').textContent === '2'")
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+def test_every_page_passes_axe_and_fits_the_screen(server, browser, viewport):
+    """axe-core (bundled by axe-playwright-python): no violations on any page type; and no page
+    scrolls sideways."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    context = browser.new_context(viewport=VIEWPORTS[viewport])
+    page = context.new_page()
+    fill_basket(page, server)
+    found, checked = {}, {}
+    for name, path in {**PAGES, **model_urls(server)}.items():
+        page.goto(server.url + path)
+        page.wait_for_load_state("load")
+        if name == "doc":
+            page.locator("details.related summary").first.click()
+            page.wait_for_selector("details.related .rel")
+        result = axe.run(page)
+        assert len(result.response["passes"]) >= 10, name  # axe really ran on the page
+        found[name] = [(v["id"], len(v["nodes"])) for v in result.response["violations"]]
+        checked[name] = len(result.response["passes"])
+        width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], (name, viewport, width)
+        if viewport == "phone":
+            small = page.evaluate("""() => Array.from(document.querySelectorAll(
+                '.facets a, input[type=checkbox], button, .para .anchor')).filter((el) => el.offsetParent)
+                .map((el) => el.getBoundingClientRect()).filter((r) => r.width < 24 || r.height < 24).length""")
+            assert small == 0, (name, "targets under 24 px")
+            shot(page, f"phone-{name}")
+    context.close()
+    print(f"\naxe {viewport}: rules passed per page {checked}; violations {found}")
+    assert all(not v for v in found.values()), found
+
+
+def test_keyboard_walk_search_open_add_basket_export(server, browser, tmp_path):
+    """Keyboard only: skip link, search, open a result, add a passage (focus stays, announced,
+    undoable), go to the basket, move and remove without a reload, export."""
+    context = browser.new_context(viewport=VIEWPORTS["phone"], accept_downloads=True)
+    page = context.new_page()
+    page.goto(server.url + "/?q=" + quote("两楼联动"))
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+    def focus(selector, limit=80):
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+                return
+        raise AssertionError(f"Tab never reached {selector}")
+
+    def focus_visible():
+        return page.evaluate("() => { const s = getComputedStyle(document.activeElement); "
+                             "return document.activeElement.matches(':focus-visible') && s.outlineStyle !== 'none' "
+                             "&& parseFloat(s.outlineWidth) >= 2; }")
+
+    focus("input[name=q]")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("金色纽带")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("article.doc")
+    focus("article.doc h2 a")
+    assert focus_visible()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("section.para")
+    focus("section.para button.add")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.textContent.includes('已加入')")
+    assert page.evaluate("document.activeElement.classList.contains('add')") and focus_visible()
+    assert "已加入素材篮" in page.inner_text("#status") and page.get_attribute("#status", "aria-live") == "polite"
+    page.click("#status button")  # undo
+    page.wait_for_function("() => document.getElementById('basket-count').textContent === '0'")
+    assert page.evaluate("document.activeElement.classList.contains('add')")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('basket-count').textContent === '1'")
+    focus("section.para:nth-of-type(2) button.add")  # the next passage's button
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('basket-count').textContent === '2'")
+    page.goto(server.url + "/basket")
+    page.evaluate("window.scrollTo(0, 120)")
+    focus("li.item:first-child button.move[data-step='1']")
+    first = page.inner_text("li.item:first-child h2")
+    page.keyboard.press("Enter")
+    page.wait_for_function("(t) => document.querySelector('li.item:last-child h2').textContent === t", arg=first)
+    assert page.evaluate("document.activeElement.matches('button')") and focus_visible()
+    assert "下移" in page.inner_text("#status")
+    page.evaluate("window.__sameDocument = true")
+    focus("li.item:first-child button.remove")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('li.item').length === 1")
+    assert page.evaluate("window.__sameDocument") is True  # no reload
+    assert page.evaluate("document.activeElement.tagName") == "H2"
+    focus("textarea.note")
+    page.keyboard.type("要点")
+    page.keyboard.press("Tab")
+    page.wait_for_function("() => document.querySelector('.saved-flag').textContent === '已保存'")
+    page.focus("#export-docx")
+    with page.expect_download() as info:
+        page.keyboard.press("Enter")
+    saved = tmp_path / "walk.docx"
+    info.value.save_as(saved)
+    assert "要点" in "\n".join(p.text for p in DocxDocument(saved).paragraphs)
+    context.close()
+
+
+def test_failures_read_in_chinese_and_leave_the_page_usable(server, browser):
+    context = browser.new_context(viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    page.goto(server.url + PAGES["doc"])
+    context.set_offline(True)
+    page.locator("section.para button.add").first.click()
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('加入失败')")
+    message = page.inner_text("#status")
+    assert "连不上服务器" in message and "Failed" not in message
+    context.set_offline(False)
+    page.locator("section.para button.add").first.click()  # usable again
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('已加入')")
+    page.route("**/api/basket/items/*", lambda route: route.fulfill(status=500, body="oops"))
+    page.goto(server.url + "/basket")
+    page.locator("button.remove").first.click()
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('移除失败')")
+    assert "服务器出错（500）" in page.inner_text("#status") and page.locator("li.item").count() >= 1
+    page.unroute("**/api/basket/items/*")
+    page.goto(server.url + "/")  # a slow search shows it is busy (the request is held back here)
+    page.evaluate("document.querySelector('form.searchbox').addEventListener('submit', (e) => e.preventDefault())")
+    page.fill("input[name=q]", "两楼联动")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_function("() => document.querySelector('form.searchbox').getAttribute('aria-busy') === 'true'")
+    assert "检索中" in page.inner_text("form.searchbox button")
+    context.close()
 
 
 def test_scripts_in_documents_and_queries_stay_inert(server, browser):

@@ -2,18 +2,59 @@
 by kb.search (which escapes everything itself) are marked safe."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request
-from markupsafe import Markup
+import re
+
+from flask import (Blueprint, abort, current_app, g, redirect, render_template, request,
+                   send_from_directory)
+from markupsafe import Markup, escape
 
 from kb.search import MAX_QUERY_CHARS, highlight_terms, mark_spans, parse, related_terms, render_marks
-from kb.web import basket, searcher
+from kb.models import key_of
+from kb.normalize import normalize
 from kb.refine import refined_search
+from kb.web import BASKET_COOKIE, basket, searcher
 from kb.web.refining import (SORT_CHOICES, link_query, one_group_per_hit, refine_bar, request_refine,
                              sort_of)
 from kb.web.views import (PAGE_SIZE, PARAM_LABELS, facet_blocks, group_by_document, request_filters,
                           request_page, search_filters, state_url)
 
 pages = Blueprint("pages", __name__)
+
+# A half-width , : ; ! ? beside a Chinese character is scrape damage: shown full-width.
+CJK = r"[\u4e00-\u9fff“”‘’（）《》、。]"
+HALF_WIDTH = re.compile(r"(?<=" + CJK + r")[,:;!?]|(?<=</mark>)[,:;!?]|[,:!?](?=" + CJK + r"|<mark>)")  # never an entity's ;
+FULL_WIDTH = {",": "，", ":": "：", ";": "；", "!": "！", "?": "？"}
+
+
+@pages.app_template_filter("cjk")
+def cjk_punctuation(value):
+    """Full-width punctuation between Chinese characters; keeps Markup (snippets) as Markup."""
+    fix = lambda text: HALF_WIDTH.sub(lambda m: FULL_WIDTH[m.group(0)], text)
+    if isinstance(value, Markup):
+        return Markup(fix(str(value)))
+    return Markup(fix(str(escape(value or ""))))
+
+
+@pages.app_context_processor
+def basket_count_everywhere():
+    """The basket count for every page, error pages included (no basket is created for it)."""
+    if "basket_id" not in g or g.get("new_basket"):
+        return {"basket_count": 0}
+    return {"basket_count": len(current_app.extensions["kb_basket"].items(g.basket_id))}
+
+
+@pages.get("/favicon.ico")
+def favicon():
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml")
+
+
+def converted_query(q: str) -> str:
+    """The query as searched when traditional characters were converted (width folding aside)."""
+    folded = normalize(q)
+    if len(folded) != len(q):
+        return ""
+    changed = any(a != b and re.match(r"[\u3400-\u9fff]", a) for a, b in zip(q, folded))
+    return folded if changed else ""
 
 
 @pages.get("/")
@@ -25,7 +66,7 @@ def search_page():
     store, basket_id = basket()
     collected = {i["passage_id"] for i in store.items(basket_id)}
     context = {"q": q, "filters": filters, "page": page, "basket_count": len(collected),
-               "max_query": MAX_QUERY_CHARS, "param_labels": PARAM_LABELS,
+               "max_query": MAX_QUERY_CHARS, "param_labels": PARAM_LABELS, "converted": converted_query(q),
                "refine": refine, "sort": sort_of(refine), "sort_choices": SORT_CHOICES,
                "link_q": link_query(q, refine),
                "url": lambda **change: state_url("/", q, {**filters, **refine}, **change)}
@@ -37,7 +78,8 @@ def search_page():
                             filters=search_filters(filters), facets=True)
     names = {m.model_id: m.name for m in s.catalogue.models}
     grouped = one_group_per_hit if refine.get("bydoc") else group_by_document
-    context.update(result=result, groups=grouped(result.hits), model_names=names,
+    groups = grouped(result.hits)
+    context.update(result=result, groups=groups, model_names=names, shown=sum(len(g["passages"]) for g in groups),
                    facets=facet_blocks(result.facets, filters, names),
                    pages=max(1, -(-result.total // PAGE_SIZE)) if result.total else 0,
                    in_basket=collected)
@@ -115,12 +157,12 @@ def models_page():
 @pages.get("/models/compare")
 def compare_page():
     s = searcher()
-    ids = [i for i in request.args.getlist("id") if i][:4]
-    chosen = [s.catalogue.get(i) for i in ids]
+    picked = list(dict.fromkeys(i for i in request.args.getlist("id") if i))
+    chosen = [s.catalogue.get(i) for i in picked[:4]]
     if any(m is None for m in chosen):
         abort(404)
     store, basket_id = basket()
-    return render_template("compare.html", models=chosen, all_models=s.catalogue.models,
+    return render_template("compare.html", models=chosen, too_many=len(picked) if len(picked) > 4 else 0,
                            basket_count=len(store.items(basket_id)))
 
 
@@ -131,10 +173,13 @@ def model_page(model_id: str):
     if model is None:
         abort(404)
     mentions = [p for p in (s.passage(pid) for pid in model.mentions) if p]
-    terms = {model.key.lower()} | {a.strip("“”").lower() for a in model.aliases}
+    # only the model's own names are marked (not every word of them: 党建 is everywhere)
+    terms = {model.key.lower()} | {key_of(a).lower() for a in model.aliases if "、" not in a}
     for p in mentions:
-        p["html"] = Markup(render_marks(p["text"], mark_spans(p["text"], highlight_terms(parse(model.key)) | terms)))
+        p["html"] = Markup(render_marks(p["text"], mark_spans(p["text"], terms)))
     store, basket_id = basket()
     collected = {i["passage_id"] for i in store.items(basket_id)}
-    return render_template("model.html", model=model, mentions=mentions, related=s.catalogue.related(model),
+    variants = [v for v in (s.catalogue.get(i) for i in model.variants) if v]
+    related = [r for r in s.catalogue.related(model) if r.model_id not in model.variants]
+    return render_template("model.html", model=model, mentions=mentions, related=related, variants=variants,
                            in_basket=collected, basket_count=len(collected))
