@@ -21,7 +21,7 @@ from whoosh.index import LockError
 from whoosh.util.numeric import byte_to_length
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from kb import models, postings, segment
+from kb import models, postings, segment, similar
 from kb.analysis import KbAnalyzer
 from kb.documents import Document
 from kb.normalize import DATA_DIR
@@ -175,10 +175,17 @@ def write_documents(ix, docs: Iterable[Document], on_doc: Callable[[Document], N
 
 
 def build(index_dir: Path | str, docs: list[Document],
-          on_doc: Callable[[Document], None] | None = None, lock_timeout: float = 60.0) -> int:
-    """Build a fresh index from ``docs`` and swap it in atomically; returns passages written."""
+          on_doc: Callable[[Document], None] | None = None, lock_timeout: float = 60.0,
+          on_copy: Callable[[str, str], None] | None = None) -> int:
+    """Build a fresh index from ``docs`` and swap it in atomically; returns passages written.
+    Exact copies are left out (``on_copy(copy, original)`` hears of each), near-duplicates linked."""
     index_dir = Path(index_dir)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
+    decided = similar.sort_out(similar.Links(), docs)
+    for copy, original in decided.copies:
+        if on_copy:
+            on_copy(copy, original)
+    docs = decided.admitted
     terms: set[str] = set()
     for doc in docs:
         terms |= segment.harvest_terms(doc.text)
@@ -193,6 +200,7 @@ def build(index_dir: Path | str, docs: list[Document],
         models.save(staging, catalogue)
         ix = windex.create_in(str(staging), make_schema())
         count = write_documents(ix, docs, on_doc, models_of=models_of)
+        similar.save(staging, decided.links)
         ix.close()
         live = windex.open_dir(str(index_dir)) if windex.exists_in(str(index_dir)) else None
         holder = acquire(live, lock_timeout) if live is not None else None  # no kb add mid-swap

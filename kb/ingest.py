@@ -5,9 +5,9 @@
 * each batch is one Whoosh commit, which is atomic: a process killed at any moment leaves the
   index at its last commit, and re-running the command completes the work;
 * a content hash per document: an unchanged file is skipped, a changed one replaces its passages;
-* near-duplicates (the same article in traditional and simplified script, or with different
-  boilerplate) are found by MinHash over character shingles of the normalized text (datasketch)
-  and reported; the document already indexed is kept.
+* an exact copy (the same text after normalization, whitespace aside) of an indexed document is
+  skipped and reported; near-duplicates and versions are indexed and linked (kb/similar.py, the
+  rule `kb index` applies too); the links are saved under the writer lock before the last commit.
 """
 from __future__ import annotations
 
@@ -21,12 +21,11 @@ __all__ = ["IndexBusy", "Outcome", "add", "remove"]
 
 from whoosh import index as windex
 
-from kb import models, postings, segment
+from kb import models, postings, segment, similar
 from kb.documents import Document
 from kb.index import (TERMS_FILE, IndexBusy, acquire, load_terms, make_schema, passage_records,
                       prepare_segmenter)
 
-SHINGLE, PERMUTATIONS, DUPLICATE_JACCARD = 5, 64, 0.8
 BATCH = 200
 
 
@@ -35,19 +34,10 @@ class Outcome:
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (new doc, kept doc)
+    copies: list[tuple[str, str]] = field(default_factory=list)  # (skipped doc, the doc it copies)
+    similar: list[str] = field(default_factory=list)  # added documents linked to near-duplicates
     removed: list[str] = field(default_factory=list)
     passages: int = 0
-
-
-def minhash(text: str):
-    from datasketch import MinHash
-
-    compact = "".join(text.split())
-    shingles = {compact[i:i + SHINGLE] for i in range(max(1, len(compact) - SHINGLE + 1))}
-    signature = MinHash(num_perm=PERMUTATIONS, seed=7)
-    signature.update_batch([s.encode("utf-8") for s in shingles])
-    return signature
 
 
 def open_or_create(index_dir: Path):
@@ -61,12 +51,15 @@ def open_or_create(index_dir: Path):
 
 
 def indexed_documents(ix) -> dict[str, dict]:
-    """doc_id → {content_hash, source, text (first passages)} for every indexed document."""
+    """doc_id → {content_hash, source, title, place, year, text (passages)} for every indexed document."""
     docs: dict[str, dict] = {}
     with ix.searcher() as searcher:
         for fields in searcher.all_stored_fields():
             entry = docs.setdefault(fields["doc_id"], {"content_hash": fields.get("content_hash", ""),
-                                                       "source": fields.get("source", ""), "parts": []})
+                                                       "source": fields.get("source", ""),
+                                                       "title": fields.get("title", ""),
+                                                       "place": fields.get("place", ""),
+                                                       "year": fields.get("year"), "parts": []})
             entry["parts"].append((fields.get("order", 0), fields.get("text", "")))
     for entry in docs.values():
         entry["text"] = "\n".join(t for _, t in sorted(entry.pop("parts")))
@@ -95,40 +88,25 @@ def _update_catalogue(index_dir: Path, new_docs: list[Document], dropped: set[st
 
 def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
         on_doc: Callable[[Document], None] | None = None) -> Outcome:
-    """Add or replace documents; unchanged ones and near-duplicates are skipped."""
-    from datasketch import MinHashLSH
-
+    """Add or replace documents; unchanged ones and exact copies are skipped, near-duplicates
+    indexed and linked."""
     index_dir = Path(index_dir)
     ix = open_or_create(index_dir)
     outcome = Outcome()
     existing = indexed_documents(ix)
-    lsh = MinHashLSH(threshold=DUPLICATE_JACCARD, num_perm=PERMUTATIONS)
-    signatures = {}
-    for doc_id, entry in existing.items():
-        signatures[doc_id] = minhash(entry["text"])
-        lsh.insert(doc_id, signatures[doc_id])
-    pending: list[Document] = []
-    replaced: set[str] = set()
-    for doc in docs:
-        old = existing.get(doc.doc_id)
-        if old and old["content_hash"] == doc.content_hash:
-            outcome.unchanged.append(doc.doc_id)
-        else:
-            signature = minhash(doc.text)
-            twins = [d for d in lsh.query(signature) if d != doc.doc_id
-                     and signature.jaccard(signatures[d]) >= DUPLICATE_JACCARD]
-            if twins:
-                outcome.duplicates.append((doc.doc_id, twins[0]))
-            else:
-                (outcome.replaced if old else outcome.added).append(doc.doc_id)
-                if old:
-                    replaced.add(doc.doc_id)
-                    lsh.remove(doc.doc_id)
-                signatures[doc.doc_id] = signature
-                lsh.insert(doc.doc_id, signature)
-                pending.append(doc)
-        if on_doc:
-            on_doc(doc)
+    links = _current_links(index_dir, existing)
+
+    def unchanged(doc: Document) -> bool:
+        return doc.doc_id in existing and existing[doc.doc_id]["content_hash"] == doc.content_hash
+
+    decided = similar.sort_out(links, docs, unchanged, on_doc)
+    pending = decided.admitted
+    replaced = {d.doc_id for d in pending if d.doc_id in existing}
+    outcome.unchanged, outcome.copies, outcome.similar = decided.unchanged, decided.copies, decided.linked()
+    for doc in pending:
+        (outcome.replaced if doc.doc_id in replaced else outcome.added).append(doc.doc_id)
+    if not pending and decided.links != links:  # entries made for documents indexed without them
+        _save_links(ix, index_dir, decided.links, lock_timeout)
     for start in range(0, len(pending), BATCH):
         batch = pending[start:start + BATCH]
         terms = set().union(*(segment.harvest_terms(d.text) for d in batch))
@@ -140,6 +118,8 @@ def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
             for doc in batch:
                 writer.delete_by_term("doc_id", doc.doc_id)
             outcome.passages += _add_batch(writer, batch, models_of)
+            if start + BATCH >= len(pending):
+                similar.save(index_dir, decided.links)
             writer.commit()
         except BaseException:
             writer.cancel()
@@ -147,6 +127,23 @@ def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
         postings.update(index_dir, ix)
     ix.close()
     return outcome
+
+
+def _current_links(index_dir: Path, existing: dict[str, dict]) -> similar.Links:
+    """The saved links of the documents indexed, or links worked out from their stored text."""
+    saved = similar.load(index_dir)
+    if saved is not None:
+        return similar.within(saved, existing.__contains__)
+    return similar.rebuilt(similar.text_entry(doc_id, e["text"], e["title"], e["place"], e["year"])
+                           for doc_id, e in existing.items())
+
+
+def _save_links(ix, index_dir: Path, links: similar.Links, lock_timeout: float) -> None:
+    writer = acquire(ix, lock_timeout)  # the lock, so a concurrent writer's links are not lost
+    try:
+        similar.save(index_dir, links)
+    finally:
+        writer.cancel()
 
 
 def _add_batch(writer, docs: list[Document], models_of: dict[str, list[str]]) -> int:
@@ -176,6 +173,9 @@ def remove(index_dir: Path, refs: Iterable[str], lock_timeout: float = 60.0) -> 
             for doc_id in matches:
                 writer.delete_by_term("doc_id", doc_id)
                 outcome.removed.append(doc_id)
+        saved = similar.load(index_dir)
+        if saved is not None and outcome.removed:
+            similar.save(index_dir, similar.without(saved, outcome.removed))
         writer.commit()
     except BaseException:
         writer.cancel()

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from whoosh import query as Q
 
-from kb import segment
+from kb import segment, similar
 from kb.analysis import phrase_parts, query_words
 from kb.index import open_index, type_weights
 from kb.models import CATALOGUE_FILE, Catalogue
@@ -402,6 +402,7 @@ EXTRA_FIELDS = ("level", "heading", "order", "province", "city", "district", "st
                 "collection")
 FACETS = ("province", "city", "district", "level", "year", "type", "models")
 SAME_DOC_DECAY = 0.6
+SUPERSEDED_DECAY = 0.9  # an older version of a document (kb/similar.py) ranks a little lower
 BOUND_SLACK = 1.0001  # float32 sums in another order may differ in the last bits
 CANDIDATES, MAX_READ = 60, 180  # first batch scored exactly; enough read (see Searcher._rescore)
 RELATED_TERMS = 20
@@ -417,6 +418,21 @@ def diversify(scored: list[tuple[float, Any]], doc_of) -> list[tuple[float, Any]
         out.append((score * SAME_DOC_DECAY ** seen.get(doc, 0), item))
         seen[doc] = seen.get(doc, 0) + 1
     return sorted(out, key=lambda x: -x[0])
+
+
+def collapse(ranked: list[tuple[float, Any]], cluster: np.ndarray | None,
+             doc_codes: np.ndarray) -> list[tuple[float, Any]]:
+    """Near-duplicates collapsed under their best hit: of each cluster of linked documents
+    (``cluster[docnum]`` ≥ 0) only the passages of its best-ranked document stay."""
+    if cluster is None:
+        return ranked
+    leaders: dict[int, int] = {}
+    out = []
+    for score, docnum in ranked:
+        k = int(cluster[docnum])
+        if k < 0 or leaders.setdefault(k, int(doc_codes[docnum])) == int(doc_codes[docnum]):
+            out.append((score, docnum))
+    return out
 
 
 @dataclass
@@ -645,6 +661,7 @@ class Searcher:
         self.ix = open_index(self.index_dir)
         self._local = threading.local()
         self._catalogue: tuple[float, Catalogue] | None = None
+        self._links: tuple[int, similar.Links, list[list[str]], dict[str, list[str]]] | None = None
         self._opened_inode = self.index_dir.stat().st_ino
         self._generation = 0
         self._reopen_lock = threading.Lock()
@@ -658,6 +675,65 @@ class Searcher:
         if self._catalogue is None or self._catalogue[0] != stamp:
             self._catalogue = (stamp, Catalogue(self.index_dir))
         return self._catalogue[1]
+
+    def _link_state(self) -> tuple[int, similar.Links, list[list[str]], dict[str, list[str]]]:
+        """(stamp, links, clusters, versions) of ``similar.json`` (reloaded when a writer replaces it)."""
+        path = self.index_dir / similar.LINKS_FILE
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            stamp = 0
+        current = self._links
+        if current is None or current[0] != stamp:
+            links = similar.load(self.index_dir) or similar.Links()
+            groups = similar.versions(links)
+            current = self._links = (stamp, links, similar.clusters(links, groups), groups)
+        return current
+
+    @property
+    def links(self) -> similar.Links:
+        """Exact-copy keys, near-duplicate pairs and dates of the indexed documents."""
+        return self._link_state()[1]
+
+    def similar_of(self, doc_id: str) -> dict[str, Any]:
+        """A document's date, near-duplicates and versions (documents still indexed only)."""
+        _stamp, links, _clusters, groups = self._link_state()
+        return similar.describe(links, doc_id, self._indexed, groups)
+
+    def _indexed(self, doc_id: str) -> bool:
+        return self.searcher.document_number(doc_id=doc_id) is not None
+
+    def _clusters(self, cols: IndexColumns) -> tuple[np.ndarray | None, np.ndarray | None, list[list[str]]]:
+        """Per passage, the number of its document's cluster of linked documents (-1: none), and
+        whether its document is a superseded version (None when there are none)."""
+        stamp, _links, groups, versions = self._link_state()
+        key = ("clusters", stamp)
+        if key not in cols.cache:
+            cluster = np.full(cols.ndocs, -1, dtype=np.int32) if groups else None
+            for k, group in enumerate(groups):
+                for doc_id in group:
+                    cluster[cols.postings("doc_id", doc_id)[0]] = k
+            old = [d for d, group in versions.items() if _links.entries[d].date != _links.entries[group[0]].date]
+            superseded = np.zeros(cols.ndocs, dtype=bool) if old else None
+            for doc_id in old:
+                superseded[cols.postings("doc_id", doc_id)[0]] = True
+            cols.cache[key] = (cluster, superseded)
+        return (*cols.cache[key], groups)
+
+    def _collapsed(self, hit: dict[str, Any], docnum: int, cluster: np.ndarray | None,
+                   groups: list[list[str]], mask: np.ndarray, cols: IndexColumns) -> None:
+        """The documents collapsed under a hit: its cluster's other documents that match too."""
+        hit["collapsed"], hit["similar"], hit["version"] = 0, [], None
+        if cluster is None or cluster[docnum] < 0:
+            return
+        others = []
+        for doc_id in groups[int(cluster[docnum])]:
+            if doc_id != hit["doc_id"] and mask[cols.postings("doc_id", doc_id)[0]].any():
+                others.append(doc_id)
+        _stamp, links, _clusters, versions = self._link_state()
+        hit["similar"] = similar.collapsed_rows(links, hit["doc_id"], others, versions)
+        hit["collapsed"] = len(hit["similar"])
+        hit["version"] = similar.describe(links, hit["doc_id"], self._indexed, versions)["current"]
 
     @property
     def searcher(self):
@@ -768,14 +844,17 @@ class Searcher:
             for group in wanted.required:
                 mask &= np.logical_or.reduce([ranking.may_hold(u) for u in group])
         total = int(mask.sum())
-        ranked, checked = self._rescore(wanted, ranking, upper, mask, cols, page * limit)
+        cluster, superseded, groups = self._clusters(cols)
+        ranked, checked = self._rescore(wanted, ranking, upper, mask, cols, page * limit, cluster, superseded)
         if checked >= total:
             total = len(ranked)
         elif len(ranked) < checked:  # some candidates failed a check: estimate
             total = max(len(ranked), round(total * len(ranked) / checked))
         terms = highlight_terms(parsed)
-        hits = [hit_from_stored(self._stored(docnum), score, terms)
-                for score, docnum in ranked[(page - 1) * limit: page * limit]]
+        hits = []
+        for score, docnum in ranked[(page - 1) * limit: page * limit]:
+            hits.append(hit_from_stored(self._stored(docnum), score, terms))
+            self._collapsed(hits[-1], docnum, cluster, groups, mask, cols)
         found = SearchResult(parsed, hits, max(total, len(ranked)), 0.0)
         named = " ".join([parsed.text, *parsed.phrases]).strip()
         found.models = self.catalogue.named_in(named)[:3] if named else []
@@ -785,12 +864,17 @@ class Searcher:
         return found
 
     def _rescore(self, wanted: Plan, ranking: Ranking, upper: np.ndarray, mask: np.ndarray,
-                 cols: IndexColumns, shown: int) -> tuple[list[tuple[float, int]], int]:
+                 cols: IndexColumns, shown: int,
+                 cluster: np.ndarray | None = None,
+                 superseded: np.ndarray | None = None) -> tuple[list[tuple[float, int]], int]:
         """Exact scores of candidates taken best bound first, in growing batches, until the
         ``shown`` best after :func:`diversify` are certain: no unread candidate's bound reaches
         them (a bound is never below the exact score, and diversifying only lowers scores) —
         or, for queries of common words whose phrase bonuses make the bounds loose, once
-        MAX_READ candidates have been read. Returns (diversified (score, doc number)…, read)."""
+        MAX_READ candidates have been read. A superseded version scores a little less (so the
+        现行 one leads its versions) and near-duplicates are collapsed under their best hit
+        (:func:`collapse`); both only lower or drop scores, so the bound test stays sound.
+        Returns (diversified (score, doc number)…, read)."""
         available = int(mask.sum())
         order = top(upper, mask, min(available, 4 * CANDIDATES))
         scored: list[tuple[float, int]] = []
@@ -798,8 +882,9 @@ class Searcher:
         while True:
             cands = order[read:read + batch]
             read += len(cands)
-            scored += self._exact(wanted, ranking, cands, upper)
-            ranked = diversify(scored, lambda docnum: cols.doc_codes[docnum])
+            scored += [(score * SUPERSEDED_DECAY if superseded is not None and superseded[d] else score, d)
+                       for score, d in self._exact(wanted, ranking, cands, upper)]
+            ranked = collapse(diversify(scored, lambda docnum: cols.doc_codes[docnum]), cluster, cols.doc_codes)
             if read >= available:
                 return ranked, read
             if read >= len(order):  # the next batch needs more candidates in order
