@@ -119,7 +119,7 @@ def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
                 writer.delete_by_term("doc_id", doc.doc_id)
             outcome.passages += _add_batch(writer, batch, models_of)
             if start + BATCH >= len(pending):
-                similar.save(index_dir, decided.links)
+                _write_links(index_dir, decided.links)
             writer.commit()
         except BaseException:
             writer.cancel()
@@ -131,7 +131,7 @@ def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
 
 def _current_links(index_dir: Path, existing: dict[str, dict]) -> similar.Links:
     """The saved links of the documents indexed, or links worked out from their stored text."""
-    saved = similar.load(index_dir)
+    saved = _saved_links(index_dir)
     if saved is not None:
         return similar.within(saved, existing.__contains__)
     return similar.rebuilt(similar.text_entry(doc_id, e["text"], e["title"], e["place"], e["year"])
@@ -141,9 +141,20 @@ def _current_links(index_dir: Path, existing: dict[str, dict]) -> similar.Links:
 def _save_links(ix, index_dir: Path, links: similar.Links, lock_timeout: float) -> None:
     writer = acquire(ix, lock_timeout)  # the lock, so a concurrent writer's links are not lost
     try:
-        similar.save(index_dir, links)
+        _write_links(index_dir, links)
     finally:
         writer.cancel()
+
+
+def _saved_links(index_dir: Path) -> similar.Links | None:
+    """similar.json of the index (the one place ingest reads it)."""
+    return similar.load(index_dir)
+
+
+def _write_links(index_dir: Path, links: similar.Links) -> None:
+    """similar.json of the index, written atomically; callers hold the writer lock and commit
+    right after (the one place ingest writes it)."""
+    similar.save(index_dir, links)
 
 
 def _add_batch(writer, docs: list[Document], models_of: dict[str, list[str]]) -> int:
@@ -173,9 +184,9 @@ def remove(index_dir: Path, refs: Iterable[str], lock_timeout: float = 60.0) -> 
             for doc_id in matches:
                 writer.delete_by_term("doc_id", doc_id)
                 outcome.removed.append(doc_id)
-        saved = similar.load(index_dir)
+        saved = _saved_links(index_dir)
         if saved is not None and outcome.removed:
-            similar.save(index_dir, similar.without(saved, outcome.removed))
+            _write_links(index_dir, similar.without(saved, outcome.removed))
         writer.commit()
     except BaseException:
         writer.cancel()

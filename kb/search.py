@@ -968,7 +968,8 @@ class Searcher:
 
     def related(self, passage_id: str, limit: int = 5) -> list[dict[str, Any]] | None:
         """The most similar passages from other documents (more-like-this over the segmented
-        text: the passage's highest tf·idf terms). None if the passage is unknown."""
+        text: the passage's highest tf·idf terms), leaving out the document's near-duplicates and
+        versions (kb/similar.py: the page lists those). None if the passage is unknown."""
         source = self.passage(passage_id)
         if source is None:
             return None
@@ -985,8 +986,12 @@ class Searcher:
             return []
         top_weight = weighted[0][0] or 1.0
         scores = ranking.upper([Unit("text", (term,), w / top_weight) for w, term in weighted])
-        own = cols.doc_codes[self._docnum(passage_id)]
+        docnum = self._docnum(passage_id)
+        own = cols.doc_codes[docnum]
         mask = cols.alive & (scores > 0) & (cols.doc_codes != own)
+        cluster = self._clusters(cols)[0]
+        if cluster is not None and cluster[docnum] >= 0:  # not its near-duplicates or versions
+            mask &= cluster != cluster[docnum]
         terms = {term for _, term in weighted}
         chosen, seen = [], set()
         for docnum in top(scores, mask, limit * 20):

@@ -116,6 +116,14 @@ def test_current_version_leads_its_versions(laws):
     assert [r["doc_id"] for r in first["similar"]] == ["sh-2010"] and first["similar"][0]["relation"] == "version"
 
 
+def test_related_passages_leave_out_near_duplicates(laws):
+    from kb.search import Searcher
+
+    with Searcher(laws["added"]) as searcher:
+        related = searcher.related("city-0#p1", limit=5)
+    assert related and not any(h["doc_id"].startswith("city-") for h in related)
+
+
 def test_links_follow_removal_and_replacement(tmp_path, laws):
     import shutil
 
