@@ -28,8 +28,9 @@ import numpy as np
 
 from kb.documents import Document
 
-__all__ = ["Entry", "Links", "Sorted", "entry", "sort_out", "without", "save", "load", "describe",
-           "clusters", "versions"]
+__all__ = ["LINKS_FILE", "Entry", "Links", "Sorted", "entry", "text_entry", "sort_out", "relink",
+           "without", "within", "rebuilt", "versions", "clusters", "differences", "describe",
+           "collapsed_rows", "save", "load"]
 
 LINKS_FILE = "similar.json"
 FORMAT = 1
