@@ -119,7 +119,7 @@ def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
                 writer.delete_by_term("doc_id", doc.doc_id)
             outcome.passages += _add_batch(writer, batch, models_of)
             if start + BATCH >= len(pending):
-                _write_links(index_dir, decided.links)
+                _write_links(index_dir, similar.merged(decided.links, _saved_links(index_dir)))
             writer.commit()
         except BaseException:
             writer.cancel()
@@ -141,7 +141,7 @@ def _current_links(index_dir: Path, existing: dict[str, dict]) -> similar.Links:
 def _save_links(ix, index_dir: Path, links: similar.Links, lock_timeout: float) -> None:
     writer = acquire(ix, lock_timeout)  # the lock, so a concurrent writer's links are not lost
     try:
-        _write_links(index_dir, links)
+        _write_links(index_dir, similar.merged(links, _saved_links(index_dir)))
     finally:
         writer.cancel()
 

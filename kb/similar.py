@@ -29,7 +29,7 @@ import numpy as np
 from kb.documents import Document
 
 __all__ = ["LINKS_FILE", "Entry", "Links", "Sorted", "entry", "text_entry", "sort_out", "relink",
-           "without", "within", "rebuilt", "versions", "clusters", "differences", "describe",
+           "without", "within", "merged", "rebuilt", "versions", "clusters", "differences", "describe",
            "collapsed_rows", "save", "load"]
 
 LINKS_FILE = "similar.json"
@@ -407,6 +407,17 @@ def rebuilt(entries: Iterable[Entry]) -> Links:
     """Links worked out afresh from entries (an index from an older kb, without ``similar.json``)."""
     table = {e.doc_id: e for e in entries}
     return relink(Links(table, {}), list(table))
+
+
+def merged(ours: Links, saved: Links | None) -> Links:
+    """``ours`` plus the documents another writer linked meanwhile (``saved``, read again under
+    the lock): their entries join and get their pairs worked out; ours win for shared ids."""
+    if saved is None:
+        return ours
+    extra = {d: e for d, e in saved.entries.items() if d not in ours.entries}
+    if not extra:
+        return ours
+    return relink(Links({**ours.entries, **extra}, ours.pairs), list(extra))
 
 
 def within(links: Links, indexed: Callable[[str], bool]) -> Links:

@@ -217,3 +217,14 @@ def test_a_copy_differing_only_in_whitespace_is_skipped(text, space):
     copy = make_doc("two", space.join(text or "空"))
     decided = similar.sort_out(similar.Links(), [original, copy])
     assert [d.doc_id for d in decided.admitted] == ["one"] and decided.copies == [("two", "one")]
+
+
+def test_links_of_a_concurrent_writer_are_merged_not_lost():
+    from kb import similar
+
+    base = similar.sort_out(similar.Links(), [make_doc("a", regulation("日照市"))]).links
+    ours = similar.sort_out(base, [make_doc("b", regulation("临沂市"))]).links
+    theirs = similar.sort_out(base, [make_doc("c", regulation("济宁市"))]).links  # saved meanwhile
+    both = similar.merged(ours, theirs)
+    assert set(both.entries) == {"a", "b", "c"} and set(both.pairs["c"]) == {"a", "b"}
+    assert similar.merged(ours, None) is ours
