@@ -124,12 +124,15 @@ def index_cmd(paths: tuple[Path, ...], rebuild: bool, index_dir: Path | None) ->
                disable=len(docs) < 50)
     from kb.ingest import rebuild
 
+    copies: list[tuple[str, str]] = []
     try:
-        passages = rebuild(target, docs, on_doc=lambda _d: bar.update())
+        passages = rebuild(target, docs, on_doc=lambda _d: bar.update(),
+                           on_copy=lambda copy, original: copies.append((copy, original)))
     except StoreError as exc:
         fail(str(exc))
     bar.close()
-    click.echo(f"已索引 / indexed: {len(docs)} 篇文档 documents, {passages} 个段落 passages, "
+    report_copies(copies)
+    click.echo(f"已索引 / indexed: {len(docs) - len(copies)} 篇文档 documents, {passages} 个段落 passages, "
                f"{read} 个文件 files → {shown(target)} "
                f"({time.perf_counter() - began:.1f}s)")
     if problems:
@@ -154,16 +157,21 @@ def add_cmd(paths: tuple[Path, ...], wait: float, index_dir: Path | None) -> Non
         outcome = ingest.add(target, docs, lock_timeout=wait) if docs else ingest.Outcome()
     except StoreError as exc:
         fail(str(exc))
-    for new, kept in outcome.duplicates:
-        click.echo(f"近似重复 / near-duplicate: {new} ≈ {kept}，保留 / kept {kept}")
+    report_copies(outcome.copies)
     rows = [("新增 / added", len(outcome.added)), ("替换 / replaced", len(outcome.replaced)),
-            ("未变 / unchanged", len(outcome.unchanged)), ("近似重复 / duplicates", len(outcome.duplicates)),
+            ("未变 / unchanged", len(outcome.unchanged)), ("完全相同，跳过 / exact copies", len(outcome.copies)),
+            ("有相似文档 / with near-duplicates", len(outcome.similar)),
             ("失败 / failed", len(problems)), ("段落 / passages written", outcome.passages)]
     click.echo("汇总 / summary")
     for label, value in rows:
         click.echo(f"  {label:<28}{value:>8}")
     if problems:
         sys.exit(1)
+
+
+def report_copies(copies: list[tuple[str, str]]) -> None:
+    for copy, original in copies:
+        click.echo(f"完全相同 / exact copy: {copy} = {original}，已跳过 / skipped {copy}")
 
 
 @main.command("remove")
@@ -201,9 +209,16 @@ def format_hit(rank: int, hit: dict) -> str:
 
     meta = " · ".join(str(x) for x in (hit["unit"], hit["place"], hit["year"], hit["type"]) if x)
     snippet = html.unescape(hit["snippet"].replace("<mark>", "【").replace("</mark>", "】"))
-    return (f"{rank:>2}. {hit['title']}  [{hit['score']:.2f}]\n"
+    version = hit.get("version") or {}
+    status = "" if not version else "  [现行 / current]" if version["is_current"] else (
+        f"  [已有新版本 / superseded by {version['doc_id']}]")
+    collapsed = ""
+    if hit.get("collapsed"):
+        collapsed = (f"\n    另有 {hit['collapsed']} 篇相似文档 / {hit['collapsed']} similar: "
+                     + " ".join(row["doc_id"] for row in hit["similar"]))
+    return (f"{rank:>2}. {hit['title']}  [{hit['score']:.2f}]{status}\n"
             f"    {meta}\n    {hit['source']}  {hit['passage_id']}\n    "
-            + snippet.replace("\n", "\n    "))
+            + snippet.replace("\n", "\n    ") + collapsed)
 
 
 @main.command("search")

@@ -14,7 +14,8 @@ from kb.citation import CITATION_FIELDS
 
 PASSAGE_MIN, PASSAGE_MAX, HEADING_MAX = 80, 300, 60
 PLACE_LEVELS = ("province", "city", "district", "street", "community")
-META_FIELDS = ("title", "unit", "author", *PLACE_LEVELS, "level", "year", "type", "collection", "note")
+META_FIELDS = ("title", "unit", "author", *PLACE_LEVELS, "level", "year", "date", "type", "collection", "note")
+DATE = re.compile(r"(1[89]\d\d|20\d\d)(?:\s*[-./年]\s*(\d{1,2})(?:\s*[-./月]\s*(\d{1,2}))?)?")
 
 # An enumerator that opens a new paragraph inside a long scraped line: " 一、" " (二)" " 3." " 【"
 INLINE_BREAK = re.compile(
@@ -49,6 +50,7 @@ class Document:
     community: str = ""
     level: str = ""
     year: int | None = None
+    date: str = ""  # YYYY[-MM[-DD]]: tells versions of one document apart
     type: str = ""
     collection: str = ""
     note: str = ""
@@ -150,9 +152,25 @@ def apply_metadata(doc: Document, meta: dict[str, Any]) -> Document:
             value = meta[key]
             if key == "year":
                 value = _year(value)
+            elif key == "date":
+                value = parse_date(value)
             setattr(doc, key, value)
     apply_citation_fields(doc, meta)
+    if doc.date and not doc.year:
+        doc.year = int(doc.date[:4])
     return doc
+
+
+def parse_date(value: Any) -> str:
+    """``2020-12-30``, ``2020年12月30日``, ``2020.12`` → ``2020-12-30``, ``2020-12`` (or "")."""
+    match = DATE.search(str(value))
+    if not match:
+        return ""
+    year, month, day = match.groups()
+    parts = [year] + [f"{int(x):02d}" for x in (month, day) if x]
+    if month and not 1 <= int(month) <= 12 or day and not 1 <= int(day) <= 31:
+        parts = [year]
+    return "-".join(parts)
 
 
 def apply_citation_fields(doc: Document, meta: dict[str, Any]) -> None:

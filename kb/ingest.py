@@ -1,13 +1,13 @@
-"""Incremental ingest: `kb add` and `kb remove` on an existing index.
+"""Incremental ingest: `kb add` and `kb remove` on an existing index, and `kb index`'s rebuild.
 
-* one writer at a time through Whoosh's lock: a second `kb add` waits up to ``lock_timeout``
-  seconds, then says the index is busy;
-* each batch is one Whoosh commit, which is atomic: a process killed at any moment leaves the
-  index at its last commit, and re-running the command completes the work;
+* one writer at a time through the index's lock (kb/store.py): a second `kb add` waits up to
+  ``lock_timeout`` seconds, then says the index is busy;
+* each batch is one commit, which is atomic: a process killed at any moment leaves the index at
+  its last commit, and re-running the command completes the work;
 * a content hash per document: an unchanged file is skipped, a changed one replaces its passages;
-* near-duplicates (the same article in traditional and simplified script, or with different
-  boilerplate) are found by MinHash over character shingles of the normalized text (datasketch)
-  and reported; the document already indexed is kept.
+* an exact copy (the same text after normalization, whitespace aside) of an indexed document is
+  skipped and reported; near-duplicates and versions are indexed and linked (kb/similar.py, the
+  rule `kb index` applies too); the links are committed with every batch, like the catalogue.
 """
 from __future__ import annotations
 
@@ -18,12 +18,11 @@ from typing import Callable, Iterable
 
 __all__ = ["IndexBusy", "Outcome", "add", "remove", "rebuild"]
 
-from kb import models, segment, store
+from kb import models, segment, similar, store
 from kb.documents import Document, match_refs, unique_ids
 from kb.index import PARALLEL_MIN_PASSAGES, IndexBusy, passage_records
 from kb.store import IndexStore, Transaction
 
-SHINGLE, PERMUTATIONS, DUPLICATE_JACCARD = 5, 64, 0.8
 BATCH = 200
 
 
@@ -32,19 +31,10 @@ class Outcome:
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (new doc, kept doc)
+    copies: list[tuple[str, str]] = field(default_factory=list)  # (skipped doc, the doc it copies)
+    similar: list[str] = field(default_factory=list)  # added documents linked to near-duplicates
     removed: list[str] = field(default_factory=list)
     passages: int = 0
-
-
-def minhash(text: str):
-    from datasketch import MinHash
-
-    compact = "".join(text.split())
-    shingles = {compact[i:i + SHINGLE] for i in range(max(1, len(compact) - SHINGLE + 1))}
-    signature = MinHash(num_perm=PERMUTATIONS, seed=7)
-    signature.update_batch([s.encode("utf-8") for s in shingles])
-    return signature
 
 
 def _catalogue_for(tx: Transaction, fresh: list[models.Model], batch: list[Document],
@@ -56,8 +46,14 @@ def _catalogue_for(tx: Transaction, fresh: list[models.Model], batch: list[Docum
     return by_passage
 
 
-def _write_batch(index: IndexStore, batch: list[Document], replaced: set[str], lock_timeout: float) -> int:
-    """One commit: the batch's passages, models and harvested terms, visible together or not at all."""
+def _commit_links(tx: Transaction, links: similar.Links) -> None:
+    """The commit carries ``links``, merged with what another writer committed meanwhile."""
+    tx.links = similar.to_json(similar.merged(links, similar.load_file(tx.saved_links())))
+
+
+def _write_batch(index: IndexStore, batch: list[Document], replaced: set[str], links: similar.Links,
+                 lock_timeout: float) -> int:
+    """One commit: the batch's passages, models, harvested terms and links, visible together or not at all."""
     terms = set().union(*(segment.harvest_terms(d.text) for d in batch))
     segment.add_terms(terms)  # models and passages are cut with the batch's own terms
     fresh = [m for doc in batch for m in models.extract(doc)]
@@ -67,47 +63,46 @@ def _write_batch(index: IndexStore, batch: list[Document], replaced: set[str], l
         for doc in batch:
             tx.delete(doc.doc_id)
             tx.add(passage_records(doc, models_of))
+        _commit_links(tx, links)
     return tx.passages
+
+
+def _current_links(index: IndexStore, existing: dict[str, dict]) -> similar.Links:
+    """The committed links of the documents indexed, or links worked out from their stored text
+    (an index made by an older kb)."""
+    with index.reading() as view:
+        saved = similar.load_file(view.links_path)
+    if saved is not None:
+        return similar.within(saved, existing.__contains__)
+    return similar.rebuilt(similar.text_entry(doc_id, e["text"], e["title"], e["place"], e["year"])
+                           for doc_id, e in existing.items())
 
 
 def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
         on_doc: Callable[[Document], None] | None = None) -> Outcome:
-    """Add or replace documents; unchanged ones and near-duplicates are skipped."""
-    from datasketch import MinHashLSH
-
+    """Add or replace documents; unchanged ones and exact copies are skipped, near-duplicates
+    indexed and linked."""
     index = IndexStore(index_dir, create=True)
     outcome = Outcome()
     existing = index.documents()
     docs = unique_ids(docs, {doc_id: entry["source"] for doc_id, entry in existing.items()})
-    lsh = MinHashLSH(threshold=DUPLICATE_JACCARD, num_perm=PERMUTATIONS)
-    signatures = {}
-    for doc_id, entry in existing.items():
-        signatures[doc_id] = minhash(entry["text"])
-        lsh.insert(doc_id, signatures[doc_id])
-    pending: list[Document] = []
-    replaced: set[str] = set()
-    for doc in docs:
-        old = existing.get(doc.doc_id)
-        if old and old["content_hash"] == doc.content_hash:
-            outcome.unchanged.append(doc.doc_id)
-        else:
-            signature = minhash(doc.text)
-            twins = [d for d in lsh.query(signature) if d != doc.doc_id
-                     and signature.jaccard(signatures[d]) >= DUPLICATE_JACCARD]
-            if twins:
-                outcome.duplicates.append((doc.doc_id, twins[0]))
-            else:
-                (outcome.replaced if old else outcome.added).append(doc.doc_id)
-                if old:
-                    replaced.add(doc.doc_id)
-                    lsh.remove(doc.doc_id)
-                signatures[doc.doc_id] = signature
-                lsh.insert(doc.doc_id, signature)
-                pending.append(doc)
-        if on_doc:
-            on_doc(doc)
+    links = _current_links(index, existing)
+
+    def unchanged(doc: Document) -> bool:
+        return doc.doc_id in existing and existing[doc.doc_id]["content_hash"] == doc.content_hash
+
+    decided = similar.sort_out(links, docs, unchanged, on_doc)
+    pending = decided.admitted
+    replaced = {d.doc_id for d in pending if d.doc_id in existing}
+    outcome.unchanged, outcome.copies, outcome.similar = decided.unchanged, decided.copies, decided.linked()
+    for doc in pending:
+        (outcome.replaced if doc.doc_id in replaced else outcome.added).append(doc.doc_id)
+    if not pending and decided.links != links:  # entries made for documents indexed without them
+        with index.transaction(lock_timeout) as tx:
+            _commit_links(tx, decided.links)
     for start in range(0, len(pending), BATCH):
-        outcome.passages += _write_batch(index, pending[start:start + BATCH], replaced, lock_timeout)
+        outcome.passages += _write_batch(index, pending[start:start + BATCH], replaced, decided.links,
+                                         lock_timeout)
     index.close()
     return outcome
 
@@ -124,13 +119,23 @@ def remove(index_dir: Path, refs: Iterable[str], lock_timeout: float = 60.0) -> 
                 outcome.removed.append(doc_id)
         if outcome.removed:
             tx.catalogue = [m for m in tx.catalogue if m.get("doc_id") not in outcome.removed]
+            saved = similar.load_file(tx.saved_links())
+            if saved is not None:
+                tx.links = similar.to_json(similar.without(saved, outcome.removed))
     index.close()
     return outcome
 
 
 def rebuild(index_dir: Path | str, docs: list[Document], on_doc: Callable[[Document], None] | None = None,
-            lock_timeout: float = 60.0) -> int:
-    """`kb index`: a fresh index of ``docs`` swapped in whole; returns the passages written."""
+            lock_timeout: float = 60.0, on_copy: Callable[[str, str], None] | None = None) -> int:
+    """`kb index`: a fresh index of ``docs`` swapped in whole; returns the passages written.
+    Exact copies are left out (``on_copy(copy, original)`` hears of each), near-duplicates linked —
+    the rule `kb add` applies."""
+    decided = similar.sort_out(similar.Links(), docs)
+    for copy, original in decided.copies:
+        if on_copy:
+            on_copy(copy, original)
+    docs = decided.admitted
     terms: set[str] = set()
     for doc in docs:
         terms |= segment.harvest_terms(doc.text)
@@ -145,6 +150,7 @@ def rebuild(index_dir: Path | str, docs: list[Document], on_doc: Callable[[Docum
             tx.add(passage_records(doc, models_of))
             if on_doc:
                 on_doc(doc)
+        tx.links = similar.to_json(decided.links)
         written.append(tx.passages)
 
     store.rebuild(index_dir, fill, procs=(os.cpu_count() or 1) if big else 1, lock_timeout=lock_timeout)

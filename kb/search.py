@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from whoosh import query as Q
 
-from kb import segment
+from kb import segment, similar
 from kb.analysis import phrase_parts, query_words
 from kb.models import Catalogue, Model
 from kb.normalize import DATA_DIR, fold_variants, normalize
@@ -403,6 +403,7 @@ EXTRA_FIELDS = ("level", "heading", "order", "province", "city", "district", "st
                 "collection")
 FACETS = ("province", "city", "district", "level", "year", "type", "models")
 SAME_DOC_DECAY = 0.6
+SUPERSEDED_DECAY = 0.9  # an older version of a document (kb/similar.py) ranks a little lower
 BOUND_SLACK = 1.0001  # float32 sums in another order may differ in the last bits
 CANDIDATES, MAX_READ = 60, 180  # first batch scored exactly; enough read (see Searcher._rescore)
 RELATED_TERMS = 20
@@ -418,6 +419,21 @@ def diversify(scored: list[tuple[float, Any]], doc_of) -> list[tuple[float, Any]
         out.append((score * SAME_DOC_DECAY ** seen.get(doc, 0), item))
         seen[doc] = seen.get(doc, 0) + 1
     return sorted(out, key=lambda x: -x[0])
+
+
+def collapse(ranked: list[tuple[float, Any]], cluster: np.ndarray | None,
+             doc_codes: np.ndarray) -> list[tuple[float, Any]]:
+    """Near-duplicates collapsed under their best hit: of each cluster of linked documents
+    (``cluster[docnum]`` ≥ 0) only the passages of its best-ranked document stay."""
+    if cluster is None:
+        return ranked
+    leaders: dict[int, int] = {}
+    out = []
+    for score, docnum in ranked:
+        k = int(cluster[docnum])
+        if k < 0 or leaders.setdefault(k, int(doc_codes[docnum])) == int(doc_codes[docnum]):
+            out.append((score, docnum))
+    return out
 
 
 @dataclass
@@ -683,6 +699,62 @@ class Searcher:
         """Terms harvested from the indexed texts (for related-term suggestions)."""
         return self.view().terms
 
+    def _link_state(self) -> tuple[int, similar.Links, list[list[str]], dict[str, list[str]]]:
+        """(generation, links, clusters, versions) of the generation this thread reads."""
+        view = self.view()
+
+        def load() -> tuple[int, similar.Links, list[list[str]], dict[str, list[str]]]:
+            links = similar.load_file(view.links_path) or similar.Links()
+            groups = similar.versions(links)
+            return view.number, links, similar.clusters(links, groups), groups
+
+        return view.derived("similar", load)
+
+    @property
+    def links(self) -> similar.Links:
+        """Exact-copy keys, near-duplicate pairs and dates of the indexed documents."""
+        return self._link_state()[1]
+
+    def similar_of(self, doc_id: str) -> dict[str, Any]:
+        """A document's date, near-duplicates and versions (documents still indexed only)."""
+        _stamp, links, _clusters, groups = self._link_state()
+        return similar.describe(links, doc_id, self._indexed, groups)
+
+    def _indexed(self, doc_id: str) -> bool:
+        return self.searcher.document_number(doc_id=doc_id) is not None
+
+    def _clusters(self, cols: IndexColumns) -> tuple[np.ndarray | None, np.ndarray | None, list[list[str]]]:
+        """Per passage, the number of its document's cluster of linked documents (-1: none), and
+        whether its document is a superseded version (None when there are none)."""
+        stamp, _links, groups, versions = self._link_state()
+        key = ("clusters", stamp)
+        if key not in cols.cache:
+            cluster = np.full(cols.ndocs, -1, dtype=np.int32) if groups else None
+            for k, group in enumerate(groups):
+                for doc_id in group:
+                    cluster[cols.postings("doc_id", doc_id)[0]] = k
+            old = [d for d, group in versions.items() if _links.entries[d].date != _links.entries[group[0]].date]
+            superseded = np.zeros(cols.ndocs, dtype=bool) if old else None
+            for doc_id in old:
+                superseded[cols.postings("doc_id", doc_id)[0]] = True
+            cols.cache[key] = (cluster, superseded)
+        return (*cols.cache[key], groups)
+
+    def _collapsed(self, hit: dict[str, Any], docnum: int, cluster: np.ndarray | None,
+                   groups: list[list[str]], mask: np.ndarray, cols: IndexColumns) -> None:
+        """The documents collapsed under a hit: its cluster's other documents that match too."""
+        hit["collapsed"], hit["similar"], hit["version"] = 0, [], None
+        if cluster is None or cluster[docnum] < 0:
+            return
+        others = []
+        for doc_id in groups[int(cluster[docnum])]:
+            if doc_id != hit["doc_id"] and mask[cols.postings("doc_id", doc_id)[0]].any():
+                others.append(doc_id)
+        _stamp, links, _clusters, versions = self._link_state()
+        hit["similar"] = similar.collapsed_rows(links, hit["doc_id"], others, versions)
+        hit["collapsed"] = len(hit["similar"])
+        hit["version"] = similar.describe(links, hit["doc_id"], self._indexed, versions)["current"]
+
     @property
     def searcher(self):
         return self.view().searcher
@@ -756,14 +828,17 @@ class Searcher:
             for group in wanted.required:
                 mask &= np.logical_or.reduce([ranking.may_hold(u) for u in group])
         total = int(mask.sum())
-        ranked, checked = self._rescore(wanted, ranking, upper, mask, cols, page * limit)
+        cluster, superseded, groups = self._clusters(cols)
+        ranked, checked = self._rescore(wanted, ranking, upper, mask, cols, page * limit, cluster, superseded)
         if checked >= total:
             total = len(ranked)
         elif len(ranked) < checked:  # some candidates failed a check: estimate
             total = max(len(ranked), round(total * len(ranked) / checked))
         terms = highlight_terms(parsed)
-        hits = [hit_from_stored(self._stored(docnum), score, terms)
-                for score, docnum in ranked[(page - 1) * limit: page * limit]]
+        hits = []
+        for score, docnum in ranked[(page - 1) * limit: page * limit]:
+            hits.append(hit_from_stored(self._stored(docnum), score, terms))
+            self._collapsed(hits[-1], docnum, cluster, groups, mask, cols)
         found = SearchResult(parsed, hits, max(total, len(ranked)), 0.0)
         named = " ".join([parsed.text, *parsed.phrases]).strip()
         found.models = self.catalogue.named_in(named)[:3] if named else []
@@ -773,12 +848,17 @@ class Searcher:
         return found
 
     def _rescore(self, wanted: Plan, ranking: Ranking, upper: np.ndarray, mask: np.ndarray,
-                 cols: IndexColumns, shown: int) -> tuple[list[tuple[float, int]], int]:
+                 cols: IndexColumns, shown: int,
+                 cluster: np.ndarray | None = None,
+                 superseded: np.ndarray | None = None) -> tuple[list[tuple[float, int]], int]:
         """Exact scores of candidates taken best bound first, in growing batches, until the
         ``shown`` best after :func:`diversify` are certain: no unread candidate's bound reaches
         them (a bound is never below the exact score, and diversifying only lowers scores) —
         or, for queries of common words whose phrase bonuses make the bounds loose, once
-        MAX_READ candidates have been read. Returns (diversified (score, doc number)…, read)."""
+        MAX_READ candidates have been read. A superseded version scores a little less (so the
+        现行 one leads its versions) and near-duplicates are collapsed under their best hit
+        (:func:`collapse`); both only lower or drop scores, so the bound test stays sound.
+        Returns (diversified (score, doc number)…, read)."""
         available = int(mask.sum())
         order = top(upper, mask, min(available, 4 * CANDIDATES))
         scored: list[tuple[float, int]] = []
@@ -786,8 +866,9 @@ class Searcher:
         while True:
             cands = order[read:read + batch]
             read += len(cands)
-            scored += self._exact(wanted, ranking, cands, upper)
-            ranked = diversify(scored, lambda docnum: cols.doc_codes[docnum])
+            scored += [(score * SUPERSEDED_DECAY if superseded is not None and superseded[d] else score, d)
+                       for score, d in self._exact(wanted, ranking, cands, upper)]
+            ranked = collapse(diversify(scored, lambda docnum: cols.doc_codes[docnum]), cluster, cols.doc_codes)
             if read >= available:
                 return ranked, read
             if read >= len(order):  # the next batch needs more candidates in order
@@ -871,7 +952,8 @@ class Searcher:
 
     def related(self, passage_id: str, limit: int = 5) -> list[dict[str, Any]] | None:
         """The most similar passages from other documents (more-like-this over the segmented
-        text: the passage's highest tf·idf terms). None if the passage is unknown."""
+        text: the passage's highest tf·idf terms), leaving out the document's near-duplicates and
+        versions (kb/similar.py: the page lists those). None if the passage is unknown."""
         source = self.passage(passage_id)
         if source is None:
             return None
@@ -888,8 +970,12 @@ class Searcher:
             return []
         top_weight = weighted[0][0] or 1.0
         scores = ranking.upper([Unit("text", (term,), w / top_weight) for w, term in weighted])
-        own = cols.doc_codes[self._docnum(passage_id)]
+        docnum = self._docnum(passage_id)
+        own = cols.doc_codes[docnum]
         mask = cols.alive & (scores > 0) & (cols.doc_codes != own)
+        cluster = self._clusters(cols)[0]
+        if cluster is not None and cluster[docnum] >= 0:  # not its near-duplicates or versions
+            mask &= cluster != cluster[docnum]
         terms = {term for _, term in weighted}
         chosen, seen = [], set()
         for docnum in top(scores, mask, limit * 20):

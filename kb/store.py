@@ -8,6 +8,7 @@ The folder::
     _MAIN_<gen>.toc, MAIN_<segment>.*   Whoosh: the table of contents of generation <gen> and its segments
     models.<gen>.json                   the practice-model catalogue as of generation <gen>
     terms.<gen>.txt                     terms harvested from the texts, as of generation <gen>
+    similar.<gen>.json                  near-duplicate and version links (kb/similar.py), as of <gen>
     columns/<segment>/                  columnar copy of each segment (kb/postings.py)
     .cache/                             jieba's dictionary cache
 
@@ -67,14 +68,16 @@ from kb.index import (CACHE_DIR, COMPOUND, IndexBusy, IndexMissing, StoreError, 
 INDEXNAME = "MAIN"
 CATALOGUE = "models"
 TERMS = "terms"
+SIMILAR = "similar"
 LEGACY_CATALOGUE, LEGACY_TERMS = "models.json", "terms.txt"
+LEGACY = {CATALOGUE: LEGACY_CATALOGUE, TERMS: LEGACY_TERMS, SIMILAR: "similar.json"}
 MAX_SEGMENTS = int(os.environ.get("KB_MAX_SEGMENTS") or 8)  # a commit merges the smallest beyond this many
 MOSTLY_DELETED = 0.3      # a segment with this share of deleted passages is merged away
 SEARCHERS_PER_GENERATION = 4  # Whoosh searchers lent to requests, per generation and process
 COLUMN_GRACE_SECONDS = 600    # columns of merged-away segments stay this long for running readers
 CRASH_ENV = "KB_CRASH_AT"
 CRASH_POINTS = ("after-catalogue", "mid-merge", "after-commit", "between-renames", "enospc")
-_SIDE = re.compile(r"^(models|terms)\.(\d+)\.(json|txt)$")
+_SIDE = re.compile(r"^(models|terms|similar)\.(\d+)\.(json|txt)$")
 
 __all__ = ["IndexStore", "Generation", "View", "Transaction", "StoreError", "IndexBusy",
            "IndexMissing", "IndexDamaged", "IndexReadOnly", "DiskFull", "rebuild", "exists",
@@ -279,7 +282,7 @@ def _prepare_segmenter(folder: Path, terms: list[str], key: tuple) -> None:
 # ---------------------------------------------------------------- side files
 
 def _side_files(folder: Path) -> dict[str, dict[int, Path]]:
-    found: dict[str, dict[int, Path]] = {CATALOGUE: {}, TERMS: {}}
+    found: dict[str, dict[int, Path]] = {CATALOGUE: {}, TERMS: {}, SIMILAR: {}}
     try:
         names = os.listdir(folder)
     except OSError:
@@ -296,7 +299,7 @@ def _side_file(folder: Path, kind: str, generation: int) -> Path | None:
     numbered = {g: p for g, p in _side_files(folder)[kind].items() if g <= generation}
     if numbered:
         return numbered[max(numbered)]
-    legacy = folder / (LEGACY_CATALOGUE if kind == CATALOGUE else LEGACY_TERMS)
+    legacy = folder / LEGACY[kind]
     return legacy if legacy.exists() else None
 
 
@@ -329,6 +332,7 @@ class Generation:
         try:
             self.catalogue: list[dict] = _read_catalogue(_side_file(folder, CATALOGUE, self.number))
             self.terms: list[str] = _read_terms(_side_file(folder, TERMS, self.number))
+            self.links_path: Path | None = _side_file(folder, SIMILAR, self.number)  # read by kb.similar
         except (OSError, ValueError) as exc:
             raise damaged(folder, f"目录或词表 catalogue/terms: {exc}") from None
         self.cache: dict[str, Any] = {}  # per-generation objects built by upper layers
@@ -440,6 +444,11 @@ class View:
     def terms(self) -> list[str]:
         return self.generation.terms
 
+    @property
+    def links_path(self) -> Path | None:
+        """The generation's similar-document links file (kb/similar.py reads it), if any."""
+        return self.generation.links_path
+
     def columns(self) -> postings.IndexColumns:
         return self.generation.columns(self.searcher.reader())
 
@@ -460,10 +469,14 @@ class View:
 # ---------------------------------------------------------------- writing
 
 def _documents(searcher) -> dict[str, dict]:
+    """doc_id → {content_hash, source, title, place, year, text} of every stored document."""
     docs: dict[str, dict] = {}
     for fields in searcher.all_stored_fields():
         entry = docs.setdefault(fields["doc_id"], {"content_hash": fields.get("content_hash", ""),
-                                                   "source": fields.get("source", ""), "parts": []})
+                                                   "source": fields.get("source", ""),
+                                                   "title": fields.get("title", ""),
+                                                   "place": fields.get("place", ""),
+                                                   "year": fields.get("year"), "parts": []})
         entry["parts"].append((fields.get("order", 0), fields.get("text", "")))
     for entry in docs.values():
         entry["text"] = "\n".join(t for _, t in sorted(entry.pop("parts")))
@@ -500,6 +513,7 @@ class Transaction:
         self._terms = set(terms)
         self._new_terms: set[str] = set()
         self._catalogue_in = catalogue
+        self.links: dict | None = None  # the similar-document links to commit (kb.similar.to_json)
         self.passages = 0
         self.optimize = False
 
@@ -510,6 +524,10 @@ class Transaction:
 
     def delete(self, doc_id: str) -> None:
         self.writer.delete_by_term("doc_id", doc_id)
+
+    def saved_links(self) -> Path | None:
+        """The links file of the generation this commit starts from (kb.similar reads it)."""
+        return _side_file(self.store.folder, SIMILAR, self.generation - 1)
 
     def add(self, records: Iterable[dict]) -> int:
         """Add passage records (see kb.index.passage_records); returns how many."""
@@ -540,6 +558,9 @@ class Transaction:
                          json.dumps(self.catalogue, ensure_ascii=False, indent=1))
         if self._new_terms or self._terms and not _side_files(folder)[TERMS]:
             atomic_write(folder / f"{TERMS}.{gen}.txt", "\n".join(sorted(self._terms)))
+        if self.links is not None:
+            atomic_write(folder / f"{SIMILAR}.{gen}.json",
+                         json.dumps(self.links, ensure_ascii=False, separators=(",", ":")))
 
     def _commit(self) -> None:
         crash_point("enospc")
@@ -763,7 +784,8 @@ class IndexStore:
                 continue
             if name.endswith(".tmp") and path.is_dir() or re.match(r"_MAIN_\d+\.toc\.", name):
                 shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
-            elif name.startswith((f".{CATALOGUE}.", f".{TERMS}.", ".models-", ".terms-")):
+            elif name.startswith((f".{CATALOGUE}.", f".{TERMS}.", f".{SIMILAR}.", ".models-", ".terms-",
+                                  ".similar-")):
                 path.unlink(missing_ok=True)
         for partial in (self.folder / CACHE_DIR).glob("tmp*"):  # jieba's cache, half written
             partial.unlink(missing_ok=True)
@@ -778,7 +800,7 @@ class IndexStore:
                 if live is not None and number < live - 1:
                     path.unlink(missing_ok=True)
             if live is not None:
-                legacy = self.folder / (LEGACY_CATALOGUE if kind == CATALOGUE else LEGACY_TERMS)
+                legacy = self.folder / LEGACY[kind]
                 legacy.unlink(missing_ok=True)
 
     def write_columns(self) -> None:

@@ -120,7 +120,7 @@ LAWS = [
 
 
 def test_law_reference_and_article_marker(tmp_path):
-    from kb.index import build as build_index
+    from kb.ingest import rebuild as build_index
     from kb.readers import read_path
     from kb.search import Searcher
 

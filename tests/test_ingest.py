@@ -1,5 +1,5 @@
 """Ingest of real files of every kind into a real index on disk: encodings, Word, PDF, web pages,
-incremental updates, near-duplicates, bad input, crash safety, one writer at a time."""
+incremental updates, exact copies, bad input, crash safety, one writer at a time."""
 import json
 import os
 import random
@@ -94,8 +94,8 @@ def test_text_in_every_chinese_encoding(tmp_path, index):
         (folder / name).write_bytes(data)
     out = kb("add", folder, "--index", index)
     assert out.returncode == 0, out.stderr
-    # the four copies of one text are near-duplicates: one is kept, three reported
-    assert out.stdout.count("近似重复 / near-duplicate:") == 3
+    # four encodings of one text decode to the same text: one is indexed, three skipped as copies
+    assert out.stdout.count("完全相同 / exact copy:") == 3, out.stdout
     hits = search(index, "街道大工委 社区大党委")
     assert hits and hits[0]["source"] in files
     big5_hit = search(index, "在职党员回小区报到")

@@ -171,7 +171,7 @@ DOCS = {
 
 @pytest.fixture(scope="module")
 def script_searcher(tmp_path_factory):
-    from kb.index import build
+    from kb.ingest import rebuild as build
     from kb.readers import read_path
     from kb.search import Searcher
 

@@ -45,7 +45,21 @@ def record_meta(record: dict) -> dict:
         meta["type"] = "工作报告"
     if "year" not in meta and record.get("title"):
         meta["year"] = _title_year(str(record["title"]))
+    if "date" not in meta:
+        meta["date"] = record_date(record)
     return meta
+
+
+def record_date(record: dict) -> str:
+    """The date of this version of a text: ``path`` ending ``(2020-12-30).md`` (the laws), else
+    the latest date in ``meta`` (``2020年12月30日 …修正``)."""
+    import re
+
+    found = re.search(r"\((\d{4}-\d{2}-\d{2})\)[^/]*$", str(record.get("path") or ""))
+    if found:
+        return found.group(1)
+    dates = re.findall(r"((?:19|20)\d\d)年(\d{1,2})月(\d{1,2})日", str(record.get("meta") or ""))
+    return max((f"{y}-{int(m):02d}-{int(d):02d}" for y, m, d in dates), default="")
 
 
 def _title_year(title: str):

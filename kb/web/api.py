@@ -139,7 +139,8 @@ def document(doc_id: str):
     meta = {k: first.get(k) for k in ("doc_id", "source", "title", "unit", "place", "province", "city",
                                       "district", "street", "community", "level", "year", "type",
                                       "collection", "note")}
-    return jsonify({**meta, "passages": [{"passage_id": p["passage_id"], "order": p["order"],
+    links = searcher().similar_of(doc_id)  # date, similar (what differs), versions (现行 marked)
+    return jsonify({**meta, **links, "passages": [{"passage_id": p["passage_id"], "order": p["order"],
                                           "heading": p.get("heading", ""), "text": p["text"]}
                                          for p in passages]})
 

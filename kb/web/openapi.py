@@ -19,10 +19,22 @@ JSON_OK = {"description": "OK", "content": {"application/json": {"schema": {"typ
 ITEM_ID = _p("item_id", "素材条目编号", {"type": "integer"})
 
 
+SIMILAR_ROW = {"type": "object", "properties": {
+    "doc_id": {"type": "string"}, "title": {"type": "string"}, "place": {"type": "string"},
+    "date": {"type": "string"}, "year": {"type": ["integer", "null"]},
+    "relation": {"type": "string", "enum": ["similar", "version"]},
+    "differs": {"type": "object", "description": "与本篇不同之处：place / date / year / title"}}}
+
+
 def openapi_document() -> dict[str, Any]:
     hit = {"type": "object", "properties": {k: {"type": "string"} for k in (
         "doc_id", "source", "title", "unit", "place", "type", "passage_id", "passage", "snippet")}}
-    hit["properties"].update(year={"type": ["integer", "null"]}, score={"type": "number"})
+    hit["properties"].update(year={"type": ["integer", "null"]}, score={"type": "number"},
+                             collapsed={"type": "integer", "description": "折叠在此条下的相似文档数"},
+                             similar={"type": "array", "items": SIMILAR_ROW,
+                                      "description": "折叠的相似文档 / 版本（relation: similar | version）"},
+                             version={"type": ["object", "null"],
+                                      "description": "版本：is_current（现行）与现行版本的 doc_id"})
     return {
         "openapi": "3.1.0",
         "info": {"title": "kb API", "version": "0.1.0",
@@ -39,7 +51,8 @@ def openapi_document() -> dict[str, Any]:
                     "schema": {"type": "object", "properties": {
                         "total": {"type": "integer"}, "hits": {"type": "array", "items": hit},
                         "facets": {"type": "object"}}}}}}, "400": ERROR}}},
-            "/api/docs/{doc_id}": {"get": {"summary": "文档全文与元数据",
+            "/api/docs/{doc_id}": {"get": {"summary": "文档全文与元数据；date、similar（相似文档及差异 differs）、"
+                                                      "versions（各版本，current 为现行）",
                                            "parameters": [_p("doc_id", "文档编号")],
                                            "responses": {"200": JSON_OK, "404": ERROR}}},
             "/api/passages/{passage_id}": {"get": {"summary": "一个段落",

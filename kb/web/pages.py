@@ -106,7 +106,8 @@ def document_page(doc_id: str):
     store, basket_id = basket()
     collected = {i["passage_id"] for i in store.items(basket_id)}
     return render_template("doc.html", doc=passages[0], passages=passages, q=q,
-                           in_basket=collected, basket_count=len(collected))
+                           links=searcher().similar_of(doc_id), in_basket=collected,
+                           basket_count=len(collected))
 
 
 @pages.get("/basket")

@@ -53,7 +53,8 @@ def group_by_document(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     groups: "OrderedDict[str, dict[str, Any]]" = OrderedDict()
     for hit in hits:
         group = groups.setdefault(hit["doc_id"], {**{k: hit[k] for k in (
-            "doc_id", "source", "title", "unit", "place", "year", "type", "level")}, "passages": []})
+            "doc_id", "source", "title", "unit", "place", "year", "type", "level")}, "passages": [],
+            **{k: hit.get(k) for k in ("collapsed", "similar", "version")}})
         group["passages"].append(hit)
     for group in groups.values():  # passages that matched only through the title add nothing
         marked = [h for h in group["passages"] if "<mark>" in h["snippet"]]
