@@ -217,13 +217,19 @@ def add_document_results(sections: list[Section], document_results: Callable[[st
             shown.update(section.results)
 
 
+def part_label(part: Mapping[str, str]) -> str:
+    """A model's part as the handout prints it: its name and, where the text says it, its meaning."""
+    name, meaning = part.get("name", ""), part.get("meaning", "")
+    return f"{name}（{meaning}）" if meaning and meaning != name else name
+
+
 def new_section(key: tuple[str, str], record: Mapping[str, Any], model: Model | None, rank: int) -> Section:
     group = place_group(record)
     if model is None:
         return Section(document_title(record), group, "document", key[1], rank=rank)
     return Section(model_title(model, record), group, "model", key[1], model_id=model.model_id,
                    model_name=model.name, definition=model.definition,
-                   definition_quoted=model.rule != "known", parts=list(model.parts),
+                   definition_quoted=model.rule != "known", parts=[part_label(p) for p in model.parts],
                    results=list(model.results), rank=rank)
 
 
