@@ -3,6 +3,8 @@
     python benchmarks/soak.py [--index DIR] [--minutes 30] [--clients 32] [--workers 1]
                               [--every 60] [--docs 200] [--json OUT]
 
+With ``--every 0`` it is a plain load test (req/s, p50/p95 for N clients and W workers).
+
 Copies the index (default: builds one from corpus/) to a temporary folder, serves it with
 `kb serve` on 127.0.0.1 (a free port), and runs ``--clients`` threads on /api/search. Every
 ``--every`` seconds it writes ``--docs`` new documents (each with a unique code), runs `kb add`,
@@ -231,7 +233,7 @@ def soak(index: Path | None, minutes: float, clients: int, workers: int, threads
                 files.append((now - began, f))
                 rss.append((now - began, r))
                 next_sample += 10
-            if now >= next_write:
+            if every > 0 and now >= next_write:
                 batch_no += 1
                 folder = work / f"batch{batch_no}"
                 codes = write_batch(folder, str(batch_no), docs, pool, rng)
@@ -273,7 +275,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--every", type=float, default=60.0, help="seconds between write rounds")
+    parser.add_argument("--every", type=float, default=60.0,
+                        help="seconds between write rounds (0: no writes — a plain load test)")
     parser.add_argument("--docs", type=int, default=200, help="documents added per round")
     parser.add_argument("--json", type=Path, help="write the report here as well")
     args = parser.parse_args()

@@ -665,9 +665,8 @@ class IndexStore:
 
     def stats(self) -> dict[str, int]:
         """generation, documents, passages, segments of the latest generation."""
-        gen = self.generation()
-        out = gen.stats()
         with self.reading() as view:
+            out = view.generation.stats()
             cols = view.columns()
             out["documents"] = int(np.unique(cols.doc_codes[cols.alive]).size) if cols.ndocs else 0
         return out
