@@ -385,15 +385,17 @@ def check_cmd(repair: bool, index_dir: Path | None) -> None:
     target = resolve_index(index_dir)
     try:
         problems = IndexStore(target).check(repair=repair)
+        remaining = IndexStore(target).check() if repair and problems else problems
     except StoreError as exc:
         fail(str(exc))
     for problem in problems:
         click.echo(problem, err=True)
-    if problems and not repair:
-        fail(f"发现 {len(problems)} 个问题，可运行 kb check --repair / {len(problems)} problem(s) found, "
+    if remaining:
+        fail(f"还有 {len(remaining)} 个问题，需用 kb index 重建 / {len(remaining)} problem(s) left, rebuild "
+             f"with `kb index`" if repair else
+             f"发现 {len(problems)} 个问题，可运行 kb check --repair / {len(problems)} problem(s) found, "
              f"run `kb check --repair`")
-    click.echo("索引完好 / the index is sound" if not problems else
-               f"已修复 / repaired: {len(problems)}")
+    click.echo("索引完好 / the index is sound" if not problems else f"已修复 / repaired: {len(problems)}")
 
 
 @main.command("handout")

@@ -663,6 +663,7 @@ class Searcher:
     def __init__(self, index_dir):
         self.index_dir = Path(index_dir)
         self.store = IndexStore(self.index_dir)
+        self.store.generation()  # jieba gets the index's terms before the first query is cut
         self._local = threading.local()
 
     def view(self) -> View:

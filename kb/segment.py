@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -94,7 +95,12 @@ def _add_word(word: str, freq: int | None = None, tag: str | None = None) -> Non
     """Add a word to jieba and the same word, with jieba's resulting frequency, to jieba-rs."""
     jieba.add_word(word, freq, tag)
     if _state["fast"] is not None:
-        _state["fast"].add_word(word, jieba.dt.FREQ[word], None)
+        for _ in range(1000):  # a server thread may be cutting with jieba-rs right now
+            try:
+                _state["fast"].add_word(word, jieba.dt.FREQ[word], None)
+                break
+            except RuntimeError:  # "Already borrowed" (PyO3): try again in a moment
+                time.sleep(0.001)
 
 
 def add_terms(terms: Iterable[str]) -> None:
@@ -225,7 +231,10 @@ def cut(text: str) -> list[str]:
     fast = _state["fast"]
     if fast is None or JIEBA_ONLY.search(text):
         return list(jieba.dt.cut(text, HMM=True))
-    return fast.cut(text, True)
+    try:
+        return fast.cut(text, True)
+    except RuntimeError:  # jieba-rs is taking a new word in another thread ("Already borrowed")
+        return list(jieba.dt.cut(text, HMM=True))
 
 
 def _jieba_words(text: str, base: int) -> Iterator[Word]:

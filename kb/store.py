@@ -104,6 +104,21 @@ DAMAGE_ERRORS = (EOFError, struct.error, pickle.UnpicklingError, ValueError, Typ
                  whoosh_index.IndexError, whoosh_index.IndexVersionError)
 
 
+def read_only(folder: Path) -> IndexReadOnly:
+    return IndexReadOnly(f"{folder}: 索引目录不可写，请检查权限或换一个目录（--index）/ "
+                         f"the index folder is not writable: check its permissions or use --index")
+
+
+def os_error(folder: Path, exc: OSError) -> StoreError:
+    """The one line for an OSError met while writing ``folder``."""
+    if exc.errno == errno.ENOSPC:
+        return DiskFull(f"{folder}: 磁盘已满，本次写入未生效，已清理；请腾出空间后重试 / "
+                        f"disk full: nothing was written, leftovers removed; free some space and retry")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return read_only(folder)
+    return StoreError(f"{folder}: {exc.strerror or exc}")
+
+
 def damaged(folder: Path, what: str) -> IndexDamaged:
     return IndexDamaged(f"{folder}: 索引文件损坏（{what}），请运行 kb check --repair，"
                         f"仍不行则用 kb index 重建 / the index is damaged ({what}): run "
@@ -606,16 +621,10 @@ class IndexStore:
             raise self._os_error(exc) from None
 
     def _read_only(self) -> IndexReadOnly:
-        return IndexReadOnly(f"{self.folder}: 索引目录不可写，请检查权限或换一个目录（--index）/ "
-                             f"the index folder is not writable: check its permissions or use --index")
+        return read_only(self.folder)
 
     def _os_error(self, exc: OSError) -> StoreError:
-        if exc.errno == errno.ENOSPC:
-            return DiskFull(f"{self.folder}: 磁盘已满，本次写入未生效，已清理；请腾出空间后重试 / "
-                            f"disk full: nothing was written, leftovers removed; free some space and retry")
-        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            return self._read_only()
-        return StoreError(f"{self.folder}: {exc.strerror or exc}")
+        return os_error(self.folder, exc)
 
     # ------------------------------------------------------------ generations
 
@@ -686,9 +695,8 @@ class IndexStore:
 
     def stats(self) -> dict[str, int]:
         """generation, documents, passages, segments of the latest generation."""
-        gen = self.generation()
-        out = gen.stats()
         with self.reading() as view:
+            out = view.generation.stats()
             cols = view.columns()
             out["documents"] = int(np.unique(cols.doc_codes[cols.alive]).size) if cols.ndocs else 0
         return out
@@ -906,16 +914,8 @@ def rebuild(folder: Path | str, fill: Callable[[Transaction], None], procs: int 
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
-            raise IndexStore.__new__(IndexStore)._os_error_for(folder, exc) from None
+            raise os_error(folder, exc) from None
         raise
-
-
-def _os_error_for(self, folder: Path, exc: OSError) -> StoreError:
-    self.folder = folder
-    return self._os_error(exc)
-
-
-IndexStore._os_error_for = _os_error_for
 
 
 def _swap_in(staging: Path, folder: Path) -> None:
