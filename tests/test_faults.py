@@ -65,9 +65,11 @@ def make_faulty_folder(root: Path) -> Path:
 
 
 def search(index: Path, query: str) -> list[dict]:
-    done = kb("search", query, "--json", "--limit", "50", "--index", index)
-    assert done.returncode == 0, err(done)
-    return json.loads(out(done))["hits"]
+    """Hits from the index on disk (in process: `kb search` itself is run below)."""
+    from kb.search import Searcher
+
+    with Searcher(index) as searcher:
+        return searcher.search(query, limit=50).hits
 
 
 @pytest.fixture(scope="module")

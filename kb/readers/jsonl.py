@@ -163,5 +163,5 @@ def _describe(bad: list[tuple[int, str]]) -> str:
     if not bad:
         return ""
     shown = "、".join(str(n) for n, _ in bad[:SHOWN_LINES]) + ("…" if len(bad) > SHOWN_LINES else "")
-    return (f"跳过 {len(bad)} 条无效记录（第 {shown} 行；第 {bad[0][0]} 行：{bad[0][1]}），其余记录已读入 / "
+    return (f"{len(bad)} 条记录无效，已略过（第 {shown} 行；第 {bad[0][0]} 行：{bad[0][1]}），其余记录已读入 / "
             f"{len(bad)} bad record(s) skipped, the others read")
