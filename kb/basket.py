@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 SNAPSHOT = ("passage_id", "doc_id", "source", "title", "unit", "place", "year", "type", "heading",
-            "passage")
+            "passage", "article")
 MAX_ITEMS = 500
 MAX_NOTE = 2000
 
@@ -31,7 +31,15 @@ CREATE TABLE IF NOT EXISTS items (
   UNIQUE (basket, passage_id)
 );
 CREATE INDEX IF NOT EXISTS items_basket ON items (basket, position);
+CREATE TABLE IF NOT EXISTS search_pairs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  query TEXT NOT NULL,
+  passage_id TEXT NOT NULL,
+  passage TEXT NOT NULL,
+  added REAL NOT NULL
+);
 """
+MAX_QUERY = 200
 
 
 class BasketError(ValueError):
@@ -53,6 +61,9 @@ class BasketStore:
         self._lock = threading.Lock()
         with self._connect() as db:
             db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(items)")}
+            if "article" not in columns:  # a basket file from before articles were kept
+                db.execute("ALTER TABLE items ADD COLUMN article TEXT")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10)
@@ -64,8 +75,9 @@ class BasketStore:
             rows = db.execute("SELECT * FROM items WHERE basket=? ORDER BY position, id", (basket,))
             return [dict(row) for row in rows]
 
-    def add(self, basket: str, hit: dict[str, Any], note: str = "") -> dict[str, Any]:
-        """Add a passage (a hit or stored passage dict); adding it twice keeps one."""
+    def add(self, basket: str, hit: dict[str, Any], note: str = "", query: str = "") -> dict[str, Any]:
+        """Add a passage (a hit or stored passage dict); adding it twice keeps one. ``query``, the
+        search that found it, is kept as a (question, answer) pair for ``kb learn``."""
         values = {k: hit.get(k) for k in SNAPSHOT}
         values["passage"] = values["passage"] or hit.get("text", "")
         with self._lock, self._connect() as db:
@@ -77,11 +89,20 @@ class BasketStore:
                 return self.get(basket, existing[0], db)
             if count >= MAX_ITEMS:
                 raise BasketError(f"素材篮最多 {MAX_ITEMS} 条")
+            if query.strip() and values["passage"]:
+                db.execute("INSERT INTO search_pairs (query, passage_id, passage, added) VALUES (?, ?, ?, ?)",
+                           (query.strip()[:MAX_QUERY], values["passage_id"], values["passage"], time.time()))
             cursor = db.execute(
                 f"INSERT INTO items (basket, position, note, added, {', '.join(SNAPSHOT)}) "
                 f"VALUES (?, ?, ?, ?, {', '.join('?' for _ in SNAPSHOT)})",
                 (basket, (last or 0) + 1, note[:MAX_NOTE], time.time(), *values.values()))
             return self.get(basket, cursor.lastrowid, db)
+
+    def search_pairs(self) -> list[tuple[str, str]]:
+        """(query, passage text) of every passage added to a basket from a search, oldest first."""
+        with self._connect() as db:
+            return [(r["query"], r["passage"]) for r in
+                    db.execute("SELECT query, passage FROM search_pairs ORDER BY id")]
 
     def get(self, basket: str, item_id: int, db: sqlite3.Connection | None = None) -> dict | None:
         db = db or self._connect()

@@ -9,8 +9,9 @@ HANDOUT_TITLE = "学习素材汇编"
 
 
 def citation(item: dict[str, Any]) -> str:
-    """单位．《标题》．地区，年份．来源文件 — the parts that are known."""
-    head = "．".join(p for p in (item.get("unit") or "", f"《{item['title']}》" if item.get("title") else "") if p)
+    """单位．《标题》第X条．地区，年份．来源文件 — the parts that are known."""
+    title = f"《{item['title']}》{item.get('article') or ''}" if item.get("title") else ""
+    head = "．".join(p for p in (item.get("unit") or "", title) if p)
     where = "，".join(str(p) for p in (item.get("place") or "", item.get("year") or "") if p)
     parts = [p for p in (head, where, item.get("source") or "") if p]
     return "．".join(parts) + "．" if parts else ""

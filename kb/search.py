@@ -31,6 +31,7 @@ from kb.index import open_index, type_weights
 from kb.models import CATALOGUE_FILE, Catalogue
 from kb.normalize import DATA_DIR, normalize
 from kb.postings import DOC_FIELDS, IndexColumns, Joined, compact
+from kb.question import Question, understand
 
 MAX_QUERY_CHARS = 200
 SEARCH_FIELDS = ("text", "title", "unit", "place")
@@ -47,6 +48,9 @@ FILTER_FIELD = re.compile(r"^(" + "|".join(sorted(map(re.escape, FIELD_ALIASES),
                           + r")[:：](.+)$", re.IGNORECASE)
 QUOTE_PAIRS = {'"': '"', "“": "”", "”": "“", "「": "」", "『": "』"}
 PHRASE_BOOST, NEAR_BOOST, NEAR_SLOP, SYNONYM_BOOST = 3.0, 1.5, 8, 0.8
+EXPANSION_BOOST = 0.4   # a learned/hand expansion of weight 1 scores this much of a typed word
+EXPANSION_FIELDS = ("text", "title")
+COVERAGE_POWER = 1.0    # questions: score × (share of the question's concepts held) ** this
 NEAR_SLOP_BYTES = 2 * NEAR_SLOP * 3  # about two characters a word part, three bytes a character
 
 
@@ -85,6 +89,7 @@ class ParsedQuery:
     phrases: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     filters: dict[str, list[str]] = field(default_factory=dict)
+    question: Question | None = None     # set when the loose words read as a question
 
     @property
     def empty(self) -> bool:
@@ -130,6 +135,7 @@ def parse(raw: str) -> ParsedQuery:
     parsed.phrases = [p.strip() for p in phrases if segment.is_word(p)]
     # "7 2 N" is one code: rejoin the loose pieces with spaces and let segment recognise it.
     parsed.text = " ".join(loose)
+    parsed.question = understand(parsed.text, stopwords()) if parsed.text.strip() else None
     return parsed
 
 
@@ -151,7 +157,9 @@ def _any_field(make, text: str, fields=SEARCH_FIELDS) -> Q.Query | None:
     return clauses[0] if len(clauses) == 1 else Or(clauses)
 
 
-def content_words(text: str) -> list[str]:
+def content_words(text: str, question: Question | None = None) -> list[str]:
+    if question is not None:
+        return question.words
     stops = stopwords()
     words = query_words(text)
     kept = [w for w in words if w not in stops]
@@ -166,7 +174,9 @@ def synonym_alternatives(text: str) -> list[list[str]]:
 
 def highlight_terms(parsed: ParsedQuery) -> set[str]:
     """Whole terms to mark in snippets."""
-    terms = set(content_words(parsed.text)) if parsed.text.strip() else set()
+    terms = set(content_words(parsed.text, parsed.question)) if parsed.text.strip() else set()
+    if parsed.question is not None:
+        terms |= {e.term for e in parsed.question.expansions}
     for phrase in parsed.phrases:
         terms |= set(query_words(phrase))
     for group in synonym_alternatives(parsed.text):
@@ -198,6 +208,7 @@ class Plan:
     units: list[Unit] = field(default_factory=list)
     required: list[list[Unit]] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
+    concepts: list[tuple[str, list[Unit]]] = field(default_factory=list)  # question: word, its units
 
     @property
     def empty(self) -> bool:
@@ -238,9 +249,12 @@ def plan(parsed: ParsedQuery) -> Plan:
     field; synonyms (×0.8); the whole query as a phrase in text and title (×3) and its words
     close together (×1.5). Quoted phrases are required, ``-词`` excluded."""
     out = Plan()
-    words = content_words(parsed.text) if parsed.text.strip() else []
+    words = content_words(parsed.text, parsed.question) if parsed.text.strip() else []
     for word in words:
         out.units += _word_units(word)
+    if parsed.question is not None:
+        out.units += question_units(parsed.question)
+        out.concepts = [(word, [u for u in _word_units(word, ("text",))]) for word in words]
     for group in synonym_alternatives(parsed.text):
         for member in group:
             out.units += _phrase_units(member, boost=SYNONYM_BOOST)
@@ -255,6 +269,32 @@ def plan(parsed: ParsedQuery) -> Plan:
     out.required = [units for units in (_phrase_units(p) for p in parsed.phrases) if units]
     out.excluded = [compact(e) for e in parsed.excluded if compact(e)]
     return out
+
+
+def question_units(question: Question) -> list[Unit]:
+    """The expansions of a question, each weighing less than a typed word."""
+    units = []
+    for exp in question.expansions:
+        units += _phrase_units(exp.term, EXPANSION_FIELDS, EXPANSION_BOOST * exp.weight)
+    return units
+
+
+def coverage(concepts: list[tuple[str, list[Unit]]], held: dict[Unit, np.ndarray],
+             weight_of) -> np.ndarray | None:
+    """Per candidate, the idf-weighted share of the question's words it holds (None: no
+    concepts). ``held`` maps a unit (boost 1) to which candidates it scored for."""
+    if len(concepts) < 2:
+        return None
+    total, acc = 0.0, None
+    for word, units in concepts:
+        weight = weight_of(word)
+        found = [held[u] for u in units if u in held]
+        if not found:
+            continue
+        has = np.logical_or.reduce(found)
+        acc = has * weight if acc is None else acc + has * weight
+        total += weight
+    return None if acc is None or total <= 0 else acc / total
 
 
 def near(text: bytes, words: list[bytes], slop: int) -> bool:
@@ -398,7 +438,7 @@ def make_snippet(text: str, terms: set[str], width: int = 160, **tags) -> str:
 # ---------------------------------------------------------------- searching
 
 HIT_FIELDS = ("doc_id", "source", "title", "unit", "place", "year", "type", "passage_id")
-EXTRA_FIELDS = ("level", "heading", "order", "province", "city", "district", "street", "community",
+EXTRA_FIELDS = ("level", "heading", "article", "path", "order", "province", "city", "district", "street", "community",
                 "collection")
 FACETS = ("province", "city", "district", "level", "year", "type", "models")
 SAME_DOC_DECAY = 0.6
@@ -507,6 +547,9 @@ class Ranking:
         if len(docs) >= TermCache.MIN_POSTINGS:
             self.shared.put(("scores", fieldname, term), (docs, scores), scores.nbytes)
         return docs, scores
+
+    def idf(self, fieldname: str, term: str) -> float:
+        return math.log(self.cols.ndocs / (len(self.term(fieldname, term)[0]) + 1)) + 1
 
     def upper(self, units: list[Unit]) -> np.ndarray:
         """Per document, the sum of the units that can hold — every term present — with their
@@ -830,6 +873,7 @@ class Searcher:
                                           for u in group])
         scores = ranking.meta[cands]  # title/unit/place: exact already
         values: dict[tuple[str, str], np.ndarray] = {}  # a term's scores at the candidates
+        held: dict[Unit, np.ndarray] = {}  # question concepts: which candidates a unit scored for
         for unit in wanted.scored:
             if unit.field in DOC_FIELDS:
                 continue
@@ -843,7 +887,13 @@ class Searcher:
                 part *= ranking.present(unit)[cands]
             if unit.check and part.any():
                 part *= holding(unit, text(unit.field), part > 0)
+            if wanted.concepts:
+                held[Unit(unit.field, unit.terms, 1.0, unit.check, unit.near)] = part > 0
             scores += part
+        if wanted.concepts:
+            share = coverage(wanted.concepts, held, lambda w: ranking.idf("text", w))
+            if share is not None:  # never above 1: the bound stays a bound
+                scores = scores * share ** COVERAGE_POWER
         return [(float(score), int(d)) for score, d, ok in zip(scores, cands, keep) if ok and score > 0]
 
     def _facets(self, cols: IndexColumns, mask: np.ndarray) -> dict[str, list[tuple[Any, int]]]:

@@ -34,7 +34,7 @@ document.addEventListener("click", async (event) => {
   if (button.classList.contains("add")) {
     button.disabled = true;
     try {
-      await api("POST", "/api/basket/items", { passage_id: button.dataset.passage });
+      await api("POST", "/api/basket/items", { passage_id: button.dataset.passage, query: button.dataset.query || "" });
       button.textContent = "已加入素材篮";
       setCount(1);
     } catch (e) { button.disabled = false; button.textContent = "加入失败：" + e.message; }
