@@ -18,14 +18,13 @@ from typing import Callable, Iterable
 
 from kb import segment
 from kb.analysis import query_words
-from kb.question import EXPANSIONS_FILE, framing_words, question_words
+from kb.question import EXPANSIONS_FILE, passage_terms, question_words
 
 NULL = ""
 ITERATIONS = 6
 MIN_PAIRS = 2            # a question word must occur in this many pairs to get expansions
 KEEP = 8                 # formal words kept per question word
 MIN_T = 0.03             # and only those at least this probable
-NOT_TERM = re.compile(rf"^第[{segment.CJK.pattern[1:-1]}\d]*[条章节款项编]$|^\d+$")
 WORD_CHARS = re.compile(r"[\W_]+")
 
 Pair = tuple[str, str]
@@ -33,14 +32,6 @@ Pair = tuple[str, str]
 
 def compact(text: str) -> str:
     return WORD_CHARS.sub("", text)
-
-
-def passage_terms(text: str, stops: frozenset[str]) -> set[str]:
-    """The words of an answering passage that could expand a question."""
-    framing = framing_words()[0]
-    return {w for w in query_words(text)
-            if len(w) >= 2 and segment.CJK.search(w) and w not in stops and w not in framing
-            and not NOT_TERM.match(w)}
 
 
 def judged_pairs(lines: Iterable[str], passages_of: Callable[[str], list[str]]) -> list[Pair]:

@@ -13,6 +13,7 @@ Search calls :func:`understand`; what it did goes back to the user ("已扩展�
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,11 @@ LONG_QUESTION = 12          # characters (no spaces, no field filters) that make
 HAND_PROBABILITY = 0.5      # weight of a hand-written expansion, on the learned table's scale
 MAX_EXPANSIONS = 12         # expansion terms a question adds, best first
 MIN_PROBABILITY = 0.02
+FEEDBACK_MIN_WORDS = 4      # questions with this many content words get pseudo-relevance feedback
+FEEDBACK_PASSAGES = 5       # from their first passages
+FEEDBACK_TERMS = 8          # this many terms, each found in at least FEEDBACK_MIN_SHARE of them
+FEEDBACK_MIN_PASSAGES = 2
+NOT_TERM = re.compile(r"^第[一二三四五六七八九十百千零〇两\d]|^[一二三四五六七八九十百千零〇两\d]+$")
 
 
 def _lines(name: str, data_dir: Path | None = None) -> list[str]:
@@ -147,20 +153,27 @@ class Question:
     words: list[str]                                   # the user's content words
     expansions: list[Expansion] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)   # framing words taken out
+    feedback: list[tuple[str, float]] = field(default_factory=list)  # terms of the first passages
+
+    @property
+    def wants_feedback(self) -> bool:
+        return len(self.words) >= FEEDBACK_MIN_WORDS and not self.feedback
 
     def summary(self) -> str:
         """已扩展：欠钱 → 债务、借款；老公 → 配偶 (empty if nothing was expanded)."""
         by_source: dict[str, list[str]] = {}
         for exp in self.expansions:
             by_source.setdefault(exp.sources[0], []).append(exp.term)
-        if not by_source:
-            return ""
-        return "已扩展：" + "；".join(f"{w} → {'、'.join(t)}" for w, t in by_source.items())
+        parts = [f"{w} → {'、'.join(t)}" for w, t in by_source.items()]
+        if self.feedback:
+            parts.append("相关段落用词 → " + "、".join(t for t, _ in self.feedback))
+        return "已扩展：" + "；".join(parts) if parts else ""
 
     def to_dict(self) -> dict:
         return {"words": self.words, "dropped": self.dropped,
                 "expansions": [{"term": e.term, "weight": round(e.weight, 3), "from": e.sources}
                                for e in self.expansions],
+                "feedback": [{"term": t, "weight": round(w, 3)} for t, w in self.feedback],
                 "summary": self.summary()}
 
 
@@ -193,3 +206,25 @@ def understand(text: str, stops: frozenset[str] = frozenset()) -> Question | Non
     everything = query_words(text)
     dropped = [w for w in everything if w not in words and segment.is_word(w)]
     return Question(words, expand(words, expansion_table()), dropped)
+
+
+def passage_terms(text: str, stops: frozenset[str] = frozenset()) -> set[str]:
+    """The words of a passage that could expand a question (no numbers, article numbers,
+    single characters, stop or framing words)."""
+    framing = framing_words()[0]
+    return {w for w in query_words(text)
+            if len(w) >= 2 and segment.CJK.search(w) and w not in stops and w not in framing
+            and not NOT_TERM.match(w)}
+
+
+def feedback_terms(texts: list[str], idf, exclude: set[str], stops: frozenset[str] = frozenset(),
+                   limit: int = FEEDBACK_TERMS) -> list[tuple[str, float]]:
+    """Pseudo-relevance feedback: the terms shared by the first passages, weighted by how many
+    of them hold the term times its idf, scaled to at most 1."""
+    counts = Counter(t for text in texts for t in passage_terms(text, stops))
+    weighted = sorted(((n * idf(t), t) for t, n in counts.items()
+                       if n >= FEEDBACK_MIN_PASSAGES and t not in exclude), reverse=True)[:limit]
+    if not weighted:
+        return []
+    top = weighted[0][0] or 1.0
+    return [(t, w / top) for w, t in weighted]

@@ -31,7 +31,7 @@ from kb.index import open_index, type_weights
 from kb.models import CATALOGUE_FILE, Catalogue
 from kb.normalize import DATA_DIR, normalize
 from kb.postings import DOC_FIELDS, IndexColumns, Joined, compact
-from kb.question import Question, understand
+from kb.question import Question, feedback_terms, understand
 
 MAX_QUERY_CHARS = 200
 SEARCH_FIELDS = ("text", "title", "unit", "place")
@@ -48,9 +48,12 @@ FILTER_FIELD = re.compile(r"^(" + "|".join(sorted(map(re.escape, FIELD_ALIASES),
                           + r")[:：](.+)$", re.IGNORECASE)
 QUOTE_PAIRS = {'"': '"', "“": "”", "”": "“", "「": "」", "『": "』"}
 PHRASE_BOOST, NEAR_BOOST, NEAR_SLOP, SYNONYM_BOOST = 3.0, 1.5, 8, 0.8
-EXPANSION_BOOST = 0.4   # a learned/hand expansion of weight 1 scores this much of a typed word
+EXPANSION_BOOST = 1.0   # a learned/hand expansion of weight 1 scores this much of a typed word
 EXPANSION_FIELDS = ("text", "title")
 COVERAGE_POWER = 1.0    # questions: score × (share of the question's concepts held) ** this
+QUESTION_SAME_DOC_DECAY = 1.0  # questions: several articles of one law may each answer
+FEEDBACK_BOOST = 0.0    # long questions: a term of the first passages, at most this much of a word
+QUESTION_META_BOOST = 0.1  # questions: a word in the title/unit/place weighs this much of one in the text
 NEAR_SLOP_BYTES = 2 * NEAR_SLOP * 3  # about two characters a word part, three bytes a character
 
 
@@ -209,6 +212,7 @@ class Plan:
     required: list[list[Unit]] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     concepts: list[tuple[str, list[Unit]]] = field(default_factory=list)  # question: word, its units
+    same_doc_decay: float | None = None  # None: SAME_DOC_DECAY
 
     @property
     def empty(self) -> bool:
@@ -251,10 +255,11 @@ def plan(parsed: ParsedQuery) -> Plan:
     out = Plan()
     words = content_words(parsed.text, parsed.question) if parsed.text.strip() else []
     for word in words:
-        out.units += _word_units(word)
+        out.units += _word_units(word) if parsed.question is None else question_word_units(word)
     if parsed.question is not None:
         out.units += question_units(parsed.question)
         out.concepts = [(word, [u for u in _word_units(word, ("text",))]) for word in words]
+        out.same_doc_decay = QUESTION_SAME_DOC_DECAY
     for group in synonym_alternatives(parsed.text):
         for member in group:
             out.units += _phrase_units(member, boost=SYNONYM_BOOST)
@@ -271,11 +276,20 @@ def plan(parsed: ParsedQuery) -> Plan:
     return out
 
 
+def question_word_units(word: str) -> list[Unit]:
+    """A question's word: as any word, with the metadata fields weighing less (a question names
+    what it asks about, which the law's title only sometimes shares)."""
+    return [u if u.field == "text" else Unit(u.field, u.terms, u.boost * QUESTION_META_BOOST, u.check)
+            for u in _word_units(word)]
+
+
 def question_units(question: Question) -> list[Unit]:
-    """The expansions of a question, each weighing less than a typed word."""
+    """The expansions and feedback terms of a question, each weighing less than a typed word."""
     units = []
     for exp in question.expansions:
         units += _phrase_units(exp.term, EXPANSION_FIELDS, EXPANSION_BOOST * exp.weight)
+    for term, weight in question.feedback:
+        units += _phrase_units(term, ("text",), FEEDBACK_BOOST * weight)
     return units
 
 
@@ -445,16 +459,19 @@ SAME_DOC_DECAY = 0.6
 BOUND_SLACK = 1.0001  # float32 sums in another order may differ in the last bits
 CANDIDATES, MAX_READ = 60, 180  # first batch scored exactly; enough read (see Searcher._rescore)
 RELATED_TERMS = 20
+FEEDBACK_PASSAGES = 5
 
 
-def diversify(scored: list[tuple[float, Any]], doc_of) -> list[tuple[float, Any]]:
+def diversify(scored: list[tuple[float, Any]], doc_of, decay: float | None = None
+              ) -> list[tuple[float, Any]]:
     """Each further passage of the same document (``doc_of(item)``) scores a little less, so one
     long document does not fill the page; the best passage of every document keeps its score."""
     seen: dict[Any, int] = {}
     out = []
+    decay = SAME_DOC_DECAY if decay is None else decay
     for score, item in sorted(scored, key=lambda x: -x[0]):
         doc = doc_of(item)
-        out.append((score * SAME_DOC_DECAY ** seen.get(doc, 0), item))
+        out.append((score * decay ** seen.get(doc, 0), item))
         seen[doc] = seen.get(doc, 0) + 1
     return sorted(out, key=lambda x: -x[0])
 
@@ -777,7 +794,8 @@ class Searcher:
     # ------------------------------------------------------------ searching
 
     def search(self, raw: str, limit: int = 10, page: int = 1,
-               filters: dict[str, list[str]] | None = None, facets: bool = False) -> SearchResult:
+               filters: dict[str, list[str]] | None = None, facets: bool = False,
+               _feedback: list[tuple[str, float]] | None = None) -> SearchResult:
         """Ranked passages for ``raw``; ``filters`` add to the query's own ``字段:值`` filters.
 
         Two stages: numpy sums every unit's term scores over the whole index (an upper bound),
@@ -788,6 +806,8 @@ class Searcher:
             return SearchResult(parse(""), [], 0, 0.0,
                                 error=f"查询过长（超过{MAX_QUERY_CHARS}字），请缩短后再试。")
         parsed = parse(raw)
+        if _feedback and parsed.question is not None:
+            parsed.question.feedback = _feedback
         for name, values in (filters or {}).items():
             parsed.filters.setdefault(name, []).extend(v for v in values if v)
         wanted = plan(parsed)
@@ -812,6 +832,11 @@ class Searcher:
                 mask &= np.logical_or.reduce([ranking.may_hold(u) for u in group])
         total = int(mask.sum())
         ranked, checked = self._rescore(wanted, ranking, upper, mask, cols, page * limit)
+        if (FEEDBACK_BOOST > 0 and parsed.question is not None and parsed.question.wants_feedback
+                and _feedback is None):
+            terms = self._feedback_terms(parsed.question, ranked, ranking)
+            if terms:  # search again with them (pseudo-relevance feedback)
+                return self.search(raw, limit, page, filters, facets, _feedback=terms)
         if checked >= total:
             total = len(ranked)
         elif len(ranked) < checked:  # some candidates failed a check: estimate
@@ -842,7 +867,7 @@ class Searcher:
             cands = order[read:read + batch]
             read += len(cands)
             scored += self._exact(wanted, ranking, cands, upper)
-            ranked = diversify(scored, lambda docnum: cols.doc_codes[docnum])
+            ranked = diversify(scored, lambda docnum: cols.doc_codes[docnum], wanted.same_doc_decay)
             if read >= available:
                 return ranked, read
             if read >= len(order):  # the next batch needs more candidates in order
@@ -895,6 +920,12 @@ class Searcher:
             if share is not None:  # never above 1: the bound stays a bound
                 scores = scores * share ** COVERAGE_POWER
         return [(float(score), int(d)) for score, d, ok in zip(scores, cands, keep) if ok and score > 0]
+
+    def _feedback_terms(self, question: Question, ranked: list[tuple[float, int]],
+                        ranking: Ranking) -> list[tuple[str, float]]:
+        texts = [self._stored(docnum).get("text", "") for _, docnum in ranked[:FEEDBACK_PASSAGES]]
+        typed = set(question.words) | {e.term for e in question.expansions}
+        return feedback_terms(texts, lambda t: ranking.idf("text", t), typed, stopwords())
 
     def _facets(self, cols: IndexColumns, mask: np.ndarray) -> dict[str, list[tuple[Any, int]]]:
         out: dict[str, list[tuple[Any, int]]] = {}
