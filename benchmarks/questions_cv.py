@@ -53,22 +53,27 @@ def main() -> None:
     args = ap.parse_args()
     lines = [ln for ln in args.questions.read_text(encoding="utf-8").splitlines() if ln.strip()]
     searcher = Searcher(args.index)
-    cache: dict[str, list[str]] = {}
+    cache: dict[str, list[dict]] = {}
 
-    def passages_of(source: str) -> list[str]:
+    def passages_of(source: str) -> list[dict]:
         if source not in cache:
-            cache[source] = [r["text"] for r in searcher.searcher.documents(source=source)]
+            cache[source] = [dict(r) for r in searcher.searcher.documents(source=source)]
         return cache[source]
 
     folds = folds_of(lines, args.folds)
     pairs = [learn.judged_pairs(fold, passages_of) for fold in folds]
+    passage_types = learn.index_types(searcher.columns())
+    reader = searcher.searcher.reader()
     figures = []
     for f, fold in enumerate(folds):
         if args.only is not None and f != args.only:
             continue
         training = [p for g, ps in enumerate(pairs) if g != f for p in ps]
-        table = {} if args.no_table else learn.learn(training, search.stopwords())
-        question.use_table(table)
+        texts = [(q, p["text"]) for q, p in training]
+        common = learn.common_terms(texts, lambda w: reader.doc_frequency("text", w), reader.doc_count())
+        table = {} if args.no_table else learn.learn(texts, search.stopwords(), common=common)
+        types = {} if args.no_table else learn.type_weights(learn.answer_types(training), passage_types)
+        question.use_table(table, types)
         runs = []
         for line in fold:
             item = json.loads(line)

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS search_pairs (
   query TEXT NOT NULL,
   passage_id TEXT NOT NULL,
   passage TEXT NOT NULL,
+  type TEXT,
   added REAL NOT NULL
 );
 """
@@ -90,19 +91,20 @@ class BasketStore:
             if count >= MAX_ITEMS:
                 raise BasketError(f"素材篮最多 {MAX_ITEMS} 条")
             if query.strip() and values["passage"]:
-                db.execute("INSERT INTO search_pairs (query, passage_id, passage, added) VALUES (?, ?, ?, ?)",
-                           (query.strip()[:MAX_QUERY], values["passage_id"], values["passage"], time.time()))
+                db.execute("INSERT INTO search_pairs (query, passage_id, passage, type, added) "
+                           "VALUES (?, ?, ?, ?, ?)", (query.strip()[:MAX_QUERY], values["passage_id"],
+                                                      values["passage"], values["type"], time.time()))
             cursor = db.execute(
                 f"INSERT INTO items (basket, position, note, added, {', '.join(SNAPSHOT)}) "
                 f"VALUES (?, ?, ?, ?, {', '.join('?' for _ in SNAPSHOT)})",
                 (basket, (last or 0) + 1, note[:MAX_NOTE], time.time(), *values.values()))
             return self.get(basket, cursor.lastrowid, db)
 
-    def search_pairs(self) -> list[tuple[str, str]]:
-        """(query, passage text) of every passage added to a basket from a search, oldest first."""
+    def search_pairs(self) -> list[tuple[str, dict[str, Any]]]:
+        """(query, {text, type}) of every passage added to a basket from a search, oldest first."""
         with self._connect() as db:
-            return [(r["query"], r["passage"]) for r in
-                    db.execute("SELECT query, passage FROM search_pairs ORDER BY id")]
+            return [(r["query"], {"text": r["passage"], "type": r["type"] or ""}) for r in
+                    db.execute("SELECT query, passage, type FROM search_pairs ORDER BY id")]
 
     def get(self, basket: str, item_id: int, db: sqlite3.Connection | None = None) -> dict | None:
         db = db or self._connect()

@@ -253,14 +253,14 @@ def learn_cmd(judgments: Path | None, basket_db: Path | None, data_dir: Path | N
     from kb.normalize import DATA_DIR
     from kb.search import stopwords
 
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, dict]] = []
+    searcher = open_searcher(index_dir)
     if judgments:
-        searcher = open_searcher(index_dir)
-        cache: dict[str, list[str]] = {}
+        cache: dict[str, list[dict]] = {}
 
-        def passages_of(source: str) -> list[str]:
+        def passages_of(source: str) -> list[dict]:
             if source not in cache:
-                cache[source] = [r["text"] for r in searcher.searcher.documents(source=source)]
+                cache[source] = [dict(r) for r in searcher.searcher.documents(source=source)]
             return cache[source]
 
         try:
@@ -276,11 +276,16 @@ def learn_cmd(judgments: Path | None, basket_db: Path | None, data_dir: Path | N
         click.echo(f"素材篮 / basket pairs: {len(used)}")
     if not pairs:
         fail("没有可学习的问句 / nothing to learn from: give a judgment file or use the basket")
-    table = learn.learn(pairs, stopwords())
+    texts = [(q, p.get("text", "")) for q, p in pairs]
+    reader = searcher.searcher.reader()
+    common = learn.common_terms(texts, lambda w: reader.doc_frequency("text", w), reader.doc_count())
+    table = learn.learn(texts, stopwords(), common=common)
     path = learn.write_table(table, data_dir or DATA_DIR, f"{len(pairs)} pairs")
+    types = learn.type_weights(learn.answer_types(pairs), learn.index_types(searcher.columns()))
+    types_path = learn.write_types(types, data_dir or DATA_DIR, f"{len(pairs)} pairs")
     question.reload()
     click.echo(f"已写入 / written: {path} ({len(table)} 个问句词 question words, "
-               f"{sum(len(v) for v in table.values())} 条 pairs)")
+               f"{sum(len(v) for v in table.values())} 条 pairs); {types_path} ({len(types)} 类 types)")
 
 
 @main.command("models")

@@ -24,6 +24,7 @@ from kb.normalize import DATA_DIR
 
 QUESTION_WORDS_FILE = "question_words.txt"
 EXPANSIONS_FILE = "expansions.tsv"
+TYPES_FILE = "question_types.tsv"
 HAND_FILE = "expansions_hand.txt"
 QUESTION_MARK = re.compile(r"[?？吗呢么][\s?？]*$")
 LONG_QUESTION = 12          # characters (no spaces, no field filters) that make a sentence
@@ -34,7 +35,7 @@ FEEDBACK_MIN_WORDS = 4      # questions with this many content words get pseudo-
 FEEDBACK_PASSAGES = 5       # from their first passages
 FEEDBACK_TERMS = 8          # this many terms, each found in at least FEEDBACK_MIN_SHARE of them
 FEEDBACK_MIN_PASSAGES = 2
-NOT_TERM = re.compile(r"^第[一二三四五六七八九十百千零〇两\d]|^[一二三四五六七八九十百千零〇两\d]+$")
+NOT_TERM = re.compile(r"^第[一二三四五六七八九十百千零〇两\d]|^[一二三四五六七八九十百千零〇两\d]+[条款项章节编]?$")
 
 
 def _lines(name: str, data_dir: Path | None = None) -> list[str]:
@@ -78,14 +79,33 @@ def read_hand(lines: list[str]) -> dict[str, list[tuple[str, float]]]:
 
 
 _learned: dict[str, list[tuple[str, float]]] | None = None  # set by use_table (evaluation)
+_learned_types: dict[str, float] | None = None
 
 
-def use_table(table: dict[str, list[tuple[str, float]]] | None) -> None:
-    """Search with this learned table instead of ``kb/data/expansions.tsv`` (None: the file again);
-    the hand-written list still adds to it. For cross-validation, which learns one per fold."""
-    global _learned
-    _learned = table
+def use_table(table: dict[str, list[tuple[str, float]]] | None,
+              types: dict[str, float] | None = None) -> None:
+    """Search with this learned table (and type weights) instead of ``kb/data/expansions.tsv``
+    and ``question_types.tsv`` (None: the files again); the hand-written list still adds to it.
+    For cross-validation, which learns them once per fold."""
+    global _learned, _learned_types
+    _learned, _learned_types = table, types
     reload()
+
+
+@lru_cache(maxsize=1)
+def type_weights() -> dict[str, float]:
+    """Document type → weight (0–1) for questions, learned by ``kb learn`` from which types of
+    document answer them (``*``: any other type); empty when never learned."""
+    if _learned_types is not None:
+        return dict(_learned_types)
+    weights = {}
+    for line in _lines(TYPES_FILE):
+        name, _, value = line.partition("\t")
+        try:
+            weights[name.strip()] = max(0.0, min(1.0, float(value)))
+        except ValueError:
+            continue
+    return weights
 
 
 @lru_cache(maxsize=4)
@@ -108,6 +128,7 @@ def reload() -> None:
     """Forget the cached data files (after ``kb learn`` rewrote the table)."""
     framing_words.cache_clear()
     expansion_table.cache_clear()
+    type_weights.cache_clear()
 
 
 def is_question(text: str) -> bool:

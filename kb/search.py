@@ -32,6 +32,7 @@ from kb.models import CATALOGUE_FILE, Catalogue
 from kb.normalize import DATA_DIR, normalize
 from kb.postings import DOC_FIELDS, IndexColumns, Joined, compact
 from kb.question import Question, feedback_terms, understand
+from kb.question import type_weights as question_type_weights
 
 MAX_QUERY_CHARS = 200
 SEARCH_FIELDS = ("text", "title", "unit", "place")
@@ -50,6 +51,7 @@ QUOTE_PAIRS = {'"': '"', "“": "”", "”": "“", "「": "」", "『": "』"}
 PHRASE_BOOST, NEAR_BOOST, NEAR_SLOP, SYNONYM_BOOST = 3.0, 1.5, 8, 0.8
 EXPANSION_BOOST = 1.0   # a learned/hand expansion of weight 1 scores this much of a typed word
 EXPANSION_FIELDS = ("text", "title")
+COVERAGE_FLOOR = 0.05   # what a passage holding none of the question's words (only feedback terms) keeps
 COVERAGE_POWER = 1.0    # questions: score × (share of the question's concepts held) ** this
 QUESTION_SAME_DOC_DECAY = 1.0  # questions: several articles of one law may each answer
 FEEDBACK_BOOST = 0.0    # long questions: a term of the first passages, at most this much of a word
@@ -213,6 +215,7 @@ class Plan:
     excluded: list[str] = field(default_factory=list)
     concepts: list[tuple[str, list[Unit]]] = field(default_factory=list)  # question: word, its units
     same_doc_decay: float | None = None  # None: SAME_DOC_DECAY
+    prior: np.ndarray | None = None      # questions: per passage, the learned weight of its type
 
     @property
     def empty(self) -> bool:
@@ -258,7 +261,8 @@ def plan(parsed: ParsedQuery) -> Plan:
         out.units += _word_units(word) if parsed.question is None else question_word_units(word)
     if parsed.question is not None:
         out.units += question_units(parsed.question)
-        out.concepts = [(word, [u for u in _word_units(word, ("text",))]) for word in words]
+        out.concepts = [(word, _word_units(word, ("text",)) + expansion_units(parsed.question, word))
+                        for word in words]
         out.same_doc_decay = QUESTION_SAME_DOC_DECAY
     for group in synonym_alternatives(parsed.text):
         for member in group:
@@ -281,6 +285,12 @@ def question_word_units(word: str) -> list[Unit]:
     what it asks about, which the law's title only sometimes shares)."""
     return [u if u.field == "text" else Unit(u.field, u.terms, u.boost * QUESTION_META_BOOST, u.check)
             for u in _word_units(word)]
+
+
+def expansion_units(question: Question, word: str) -> list[Unit]:
+    """The text units of the expansions of one of the question's words (boost 1)."""
+    return [u for e in question.expansions if word in e.sources
+            for u in _phrase_units(e.term, ("text",))]
 
 
 def question_units(question: Question) -> list[Unit]:
@@ -827,6 +837,10 @@ class Searcher:
             units = wanted.scored
             ranking.meta = ranking.metadata([u for u in units if u.field in DOC_FIELDS])
             upper = ranking.upper([u for u in units if u.field not in DOC_FIELDS]) + ranking.meta
+            if parsed.question is not None:
+                wanted.prior = self._question_prior(cols)
+                if wanted.prior is not None:
+                    upper *= wanted.prior
             mask &= upper > 0
             for group in wanted.required:
                 mask &= np.logical_or.reduce([ranking.may_hold(u) for u in group])
@@ -918,8 +932,23 @@ class Searcher:
         if wanted.concepts:
             share = coverage(wanted.concepts, held, lambda w: ranking.idf("text", w))
             if share is not None:  # never above 1: the bound stays a bound
-                scores = scores * share ** COVERAGE_POWER
+                scores = scores * (COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * share ** COVERAGE_POWER)
+        if wanted.prior is not None:
+            scores = scores * wanted.prior[cands]
         return [(float(score), int(d)) for score, d, ok in zip(scores, cands, keep) if ok and score > 0]
+
+    def _question_prior(self, cols: IndexColumns) -> np.ndarray | None:
+        """Per passage, the learned question weight of its document type (None: none learned)."""
+        weights = question_type_weights()
+        if not weights:
+            return None
+        key = ("question prior", tuple(sorted(weights.items())))
+        if key not in cols.cache:
+            codes, values = cols.facets["type"]
+            default = weights.get("*", 1.0)
+            table = np.array([weights.get(v, default) for v in values] + [default], dtype=np.float32)
+            cols.cache[key] = table[codes]
+        return cols.cache[key]
 
     def _feedback_terms(self, question: Question, ranked: list[tuple[float, int]],
                         ranking: Ranking) -> list[tuple[str, float]]:

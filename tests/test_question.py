@@ -70,6 +70,16 @@ def test_judged_pairs_find_the_passage_holding_the_evidence():
     lines = [json.dumps({"id": "Q1", "query": "欠钱不还怎么办",
                          "articles": [["债务人应当清偿债务", ["law-1"]], ["不存在的条文", ["law-1"]]]},
                         ensure_ascii=False)]
-    passages = {"law-1": ["第一条 本法的目的。", "第二条 债务人应当清偿债务。"]}
+    passages = {"law-1": [{"text": "第一条 本法的目的。"}, {"text": "第二条 债务人应当清偿债务。"}]}
     pairs = learn.judged_pairs(lines, lambda source: passages.get(source, []))
-    assert pairs == [("欠钱不还怎么办", "第二条 债务人应当清偿债务。")]
+    assert pairs == [("欠钱不还怎么办", {"text": "第二条 债务人应当清偿债务。"})]
+
+
+def test_type_weights_favour_the_types_that_answer():
+    from collections import Counter
+
+    weights = learn.type_weights(Counter({"法律": 90, "地方性法规": 10}),
+                                 Counter({"法律": 1000, "地方性法规": 9000}))
+    assert weights["法律"] == 1.0
+    assert learn.TYPE_FLOOR <= weights["地方性法规"] < 0.5
+    assert weights["*"] == 1.0  # types it knows nothing about are left alone
