@@ -58,7 +58,7 @@ def test_learning_pairs_question_words_with_answer_words():
              ("欠钱不还可以起诉吗", "债权人可以请求债务人履行债务。"),
              ("老公出轨离婚怎么分财产", "夫妻一方有过错的，配偶可以请求损害赔偿。"),
              ("老公家暴可以离婚吗", "配偶一方实施家庭暴力的，另一方可以请求离婚。")]
-    table = learn.learn(pairs, frozenset())
+    table = learn.learn(pairs, frozenset(), min_pairs=2)
     assert table["欠钱"][0][0] == "债务人"  # in both of its answers
     assert "配偶" in [a for a, _ in table["老公"][:2]]
     assert "不" not in table  # one-character words learn nothing
