@@ -7,7 +7,7 @@ questions are searched, and the run is scored with the official passage scorer. 
 fold's MRR@10, Recall@10, hit@1 and their mean: no question is ever scored with a table that saw it.
 
   python benchmarks/questions_cv.py ../shared/eval/questions-train.jsonl --index /tmp/laws-ix \\
-      --scorer ../shared/eval/score_passages.py [--folds 5] [--no-table]
+      --scorer ../shared/eval/score_passages.py [--folds 5] [--no-table] [--no-types]
 """
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ def main() -> None:
     ap.add_argument("--scorer", required=True, type=Path)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--no-table", action="store_true", help="no learned table (hand list only)")
+    ap.add_argument("--no-types", action="store_true", help="no learned type weights")
     ap.add_argument("--only", type=int, default=None, help="run only this fold (quick tuning)")
     args = ap.parse_args()
     lines = [ln for ln in args.questions.read_text(encoding="utf-8").splitlines() if ln.strip()]
@@ -72,7 +73,7 @@ def main() -> None:
         texts = [(q, p["text"]) for q, p in training]
         common = learn.common_terms(texts, lambda w: reader.doc_frequency("text", w), reader.doc_count())
         table = {} if args.no_table else learn.learn(texts, search.stopwords(), common=common)
-        types = {} if args.no_table else learn.type_weights(learn.answer_types(training), passage_types)
+        types = {} if args.no_table or args.no_types else learn.type_weights(learn.answer_types(training), passage_types)
         question.use_table(table, types)
         runs = []
         for line in fold:

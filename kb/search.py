@@ -7,7 +7,10 @@ Query syntax (any string is accepted; nothing here raises on user input):
 * ``-词`` — exclude passages whose text contains it;
 * ``字段:值`` — filters: 地区/place, 单位/unit, 年份/year, 类型/type, 层级/level, 标题/title, 来源/source;
 * synonyms and abbreviations from ``kb/data/synonyms.txt`` expand the query; question words
-  from ``kb/data/stopwords.txt`` (怎么办, 如何 …) are ignored as loose terms.
+  from ``kb/data/stopwords.txt`` (怎么办, 如何 …) are ignored as loose terms;
+* a query that reads as a question goes through :mod:`kb.question` (framing words out, learned
+  and hand-written expansions), and its passages are scored by how many of its words they hold
+  and by the learned weight of their document type.
 """
 from __future__ import annotations
 
@@ -254,7 +257,9 @@ def _phrase_units(text: str, fields=SEARCH_FIELDS, boost: float = 1.0) -> list[U
 def plan(parsed: ParsedQuery) -> Plan:
     """The ranking of a parsed query: per word, its term and its parts as a phrase in every
     field; synonyms (×0.8); the whole query as a phrase in text and title (×3) and its words
-    close together (×1.5). Quoted phrases are required, ``-词`` excluded."""
+    close together (×1.5). Quoted phrases are required, ``-词`` excluded. A question: its
+    words weigh 0.1 in title/unit/place, its expansions are added below its own words, and
+    its words (each with its expansions) become the concepts whose coverage scales the score."""
     out = Plan()
     words = content_words(parsed.text, parsed.question) if parsed.text.strip() else []
     for word in words:
@@ -462,8 +467,8 @@ def make_snippet(text: str, terms: set[str], width: int = 160, **tags) -> str:
 # ---------------------------------------------------------------- searching
 
 HIT_FIELDS = ("doc_id", "source", "title", "unit", "place", "year", "type", "passage_id")
-EXTRA_FIELDS = ("level", "heading", "article", "path", "order", "province", "city", "district", "street", "community",
-                "collection")
+EXTRA_FIELDS = ("level", "heading", "article", "path", "order", "province", "city", "district", "street",
+                "community", "collection")
 FACETS = ("province", "city", "district", "level", "year", "type", "models")
 SAME_DOC_DECAY = 0.6
 BOUND_SLACK = 1.0001  # float32 sums in another order may differ in the last bits
