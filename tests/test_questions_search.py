@@ -93,6 +93,8 @@ def test_basket_pairs_teach_kb_learn(law_index, tmp_path):
     assert "《示范物业管理条例》第二条" in markdown
     page = client.get("/doc/law-1").get_data(as_text=True)
     assert ">第二条</a>" in page
+    results = client.get("/?q=欠钱不还怎么办").get_data(as_text=True)
+    assert "已扩展：欠钱 → " in results and "查看原文 第四条" in results
 
     out_dir = tmp_path / "data"
     out_dir.mkdir()
