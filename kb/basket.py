@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 SNAPSHOT = ("passage_id", "doc_id", "source", "title", "unit", "place", "year", "type", "heading",
-            "passage")
+            "passage", "article")
 # kept (as JSON in `cite`) for the handout's references and place groups
 CITE_SNAPSHOT = ("province", "city", "collection", "author", "cite")
 MAX_ITEMS = 500
@@ -36,8 +36,18 @@ CREATE TABLE IF NOT EXISTS items (
   UNIQUE (basket, passage_id)
 );
 CREATE INDEX IF NOT EXISTS items_basket ON items (basket, position);
+CREATE TABLE IF NOT EXISTS search_pairs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  query TEXT NOT NULL,
+  passage_id TEXT NOT NULL,
+  passage TEXT NOT NULL,
+  type TEXT,
+  added REAL NOT NULL
+);
 """
-MIGRATIONS = {"cite": "ALTER TABLE items ADD COLUMN cite TEXT NOT NULL DEFAULT '{}'"}
+MIGRATIONS = {"cite": "ALTER TABLE items ADD COLUMN cite TEXT NOT NULL DEFAULT '{}'",
+              "article": "ALTER TABLE items ADD COLUMN article TEXT"}  # basket files from before
+MAX_QUERY = 200
 
 
 class BasketError(ValueError):
@@ -132,8 +142,9 @@ class BasketStore:
             rows = db.execute("SELECT * FROM items WHERE basket=? ORDER BY position, id", (basket,))
             return [with_cite(dict(row)) for row in rows]
 
-    def add(self, basket: str, hit: dict[str, Any], note: str = "") -> dict[str, Any]:
-        """Add a passage (a hit or stored passage dict); adding it twice keeps one."""
+    def add(self, basket: str, hit: dict[str, Any], note: str = "", query: str = "") -> dict[str, Any]:
+        """Add a passage (a hit or stored passage dict); adding it twice keeps one. ``query``, the
+        search that found it, is kept as a (question, answer) pair for ``kb learn``."""
         values = {k: hit.get(k) for k in SNAPSHOT}
         values["passage"] = values["passage"] or hit.get("text", "")
         values["cite"] = json.dumps(cite_snapshot(hit), ensure_ascii=False)
@@ -146,11 +157,21 @@ class BasketStore:
                 return self.get(basket, existing[0], db)
             if count >= MAX_ITEMS:
                 raise BasketError(f"素材篮最多 {MAX_ITEMS} 条")
+            if query.strip() and values["passage"]:
+                db.execute("INSERT INTO search_pairs (query, passage_id, passage, type, added) "
+                           "VALUES (?, ?, ?, ?, ?)", (query.strip()[:MAX_QUERY], values["passage_id"],
+                                                      values["passage"], values["type"], time.time()))
             cursor = db.execute(
                 f"INSERT INTO items (basket, position, note, added, {', '.join(values)}) "
                 f"VALUES (?, ?, ?, ?, {', '.join('?' for _ in values)})",
                 (basket, (last or 0) + 1, note[:MAX_NOTE], time.time(), *values.values()))
             return self.get(basket, cursor.lastrowid, db)
+
+    def search_pairs(self) -> list[tuple[str, dict[str, Any]]]:
+        """(query, {text, type}) of every passage added to a basket from a search, oldest first."""
+        with self._connect() as db:
+            return [(r["query"], {"text": r["passage"], "type": r["type"] or ""}) for r in
+                    db.execute("SELECT query, passage, type FROM search_pairs ORDER BY id")]
 
     def get(self, basket: str, item_id: int, db: sqlite3.Connection | None = None) -> dict | None:
         db = db or self._connect()

@@ -216,7 +216,8 @@ def format_hit(rank: int, hit: dict) -> str:
     if hit.get("collapsed"):
         collapsed = (f"\n    另有 {hit['collapsed']} 篇相似文档 / {hit['collapsed']} similar: "
                      + " ".join(row["doc_id"] for row in hit["similar"]))
-    return (f"{rank:>2}. {hit['title']}  [{hit['score']:.2f}]{status}\n"
+    article = f" {hit['article']}" if hit.get("article") else ""
+    return (f"{rank:>2}. {hit['title']}{article}  [{hit['score']:.2f}]{status}\n"
             f"    {meta}\n    {hit['source']}  {hit['passage_id']}\n    "
             + snippet.replace("\n", "\n    ") + collapsed)
 
@@ -235,12 +236,16 @@ def search_cmd(query: tuple[str, ...], as_json: bool, limit: int, page: int,
     if result.error:
         fail(result.error, 2)
     if as_json:
-        click.echo(json.dumps({"query": result.query.raw, "total": result.total,
-                               "hits": result.hits}, ensure_ascii=False, indent=1))
+        body = {"query": result.query.raw, "total": result.total, "hits": result.hits}
+        if result.query.question is not None:
+            body["question"] = result.query.question.to_dict()
+        click.echo(json.dumps(body, ensure_ascii=False, indent=1))
         return
     if not result.hits:
         click.echo("没有找到结果 / no results")
         return
+    if result.query.question is not None and result.query.question.summary():
+        click.echo(result.query.question.summary())
     click.echo(f"共 {result.total} 个段落 / {result.total} passages ({result.elapsed * 1000:.0f} ms)")
     for rank, hit in enumerate(result.hits, (page - 1) * limit + 1):
         click.echo(format_hit(rank, hit))
@@ -273,6 +278,61 @@ def eval_cmd(judgments: Path, run_out: Path | None, verbose: bool, index_dir: Pa
             for item, results in run:
                 handle.write(json.dumps({"id": item.id, "results": results}, ensure_ascii=False) + "\n")
     click.echo(ev.format_metrics(ev.evaluate(run)))
+
+
+@main.command("learn")
+@click.argument("judgments", required=False,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--basket-db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="素材篮数据库 / basket SQLite file (default: var/basket.sqlite or $KB_BASKET_DB)")
+@click.option("--out", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="写入目录 / folder for expansions.tsv (default: kb/data)")
+@index_option
+def learn_cmd(judgments: Path | None, basket_db: Path | None, data_dir: Path | None,
+              index_dir: Path | None) -> None:
+    """重建问句扩展表 / rebuild the question expansion table (kb/data/expansions.tsv) from judged
+    questions (lines with "articles", looked up in the index) and the searches followed by
+    adding a passage to the basket."""
+    import os
+
+    from kb import learn, question
+    from kb.basket import BasketStore
+    from kb.normalize import DATA_DIR
+    from kb.search import stopwords
+
+    pairs: list[tuple[str, dict]] = []
+    searcher = open_searcher(index_dir)
+    if judgments:
+        cache: dict[str, list[dict]] = {}
+
+        def passages_of(source: str) -> list[dict]:
+            if source not in cache:
+                cache[source] = [dict(r) for r in searcher.searcher.documents(source=source)]
+            return cache[source]
+
+        try:
+            judged = learn.judged_pairs(judgments.read_text(encoding="utf-8").splitlines(), passages_of)
+        except (ValueError, KeyError, TypeError) as exc:
+            fail(f"{judgments}: 评测行无效 / bad judgment line ({exc})")
+        pairs += judged
+        click.echo(f"评测问句 / judged pairs: {len(judged)}")
+    db = basket_db or Path(os.environ.get("KB_BASKET_DB") or "var/basket.sqlite")
+    if db.exists():
+        used = BasketStore(db).search_pairs()
+        pairs += used
+        click.echo(f"素材篮 / basket pairs: {len(used)}")
+    if not pairs:
+        fail("没有可学习的问句 / nothing to learn from: give a judgment file or use the basket")
+    texts = [(q, p.get("text", "")) for q, p in pairs]
+    reader = searcher.searcher.reader()
+    common = learn.common_terms(texts, lambda w: reader.doc_frequency("text", w), reader.doc_count())
+    table = learn.learn(texts, stopwords(), common=common)
+    path = learn.write_table(table, data_dir or DATA_DIR, f"{len(pairs)} pairs")
+    types = learn.type_weights(learn.answer_types(pairs), learn.index_types(searcher.columns()))
+    types_path = learn.write_types(types, data_dir or DATA_DIR, f"{len(pairs)} pairs")
+    question.reload()
+    click.echo(f"已写入 / written: {path} ({len(table)} 个问句词 question words, "
+               f"{sum(len(v) for v in table.values())} 条 pairs); {types_path} ({len(types)} 类 types)")
 
 
 @main.command("models")

@@ -1,7 +1,10 @@
 """Documents and passages: the types, metadata, and passage splitting.
 
 A passage is a run of whole sentences of about 80–300 characters, never cut mid-sentence, with the
-headings of its section attached to the first passage of that section.
+headings of its section attached to the first passage of that section. Laws and regulations split
+on their own structure instead: one passage an article (第X条, with its 款 and 项; a very long
+article is cut between 款), knowing its article and its 编/章/节 path. Numbered headings
+(一、 （一） 1.) give the other passages their heading path.
 """
 from __future__ import annotations
 
@@ -33,6 +36,8 @@ class Passage:
     order: int
     text: str
     heading: str = ""
+    article: str = ""   # 第五十六条 (laws and regulations)
+    path: str = ""      # 第二章 自然人 › 第四节 宣告失踪和宣告死亡, or 一、总体要求 › （二）基本原则
 
 
 @dataclass
@@ -76,8 +81,9 @@ class Document:
 
     def split(self) -> "Document":
         """Fill :attr:`passages` from :attr:`text`; returns self."""
-        self.passages = [Passage(f"{self.doc_id}#p{i}", self.doc_id, i, text, heading)
-                         for i, (heading, text) in enumerate(split_passages(self.text), 1)]
+        self.passages = [Passage(f"{self.doc_id}#p{i}", self.doc_id, i, piece.text, piece.heading,
+                                 piece.article, piece.path)
+                         for i, piece in enumerate(split_structured(self.text), 1)]
         return self
 
     def rename(self, doc_id: str) -> "Document":
@@ -315,3 +321,146 @@ def match_refs(known: Mapping[str, str], ref: str) -> list[str]:
         raise AmbiguousRef(f"“{name}”对应多个文件：{'、'.join(sources[:10])}，请写出文档编号或路径 / "
                            f"names {len(sources)} files, give the id or the path")
     return named
+
+# ---------------------------------------------------------------- structure: articles, headings
+
+NUMERAL = "一二三四五六七八九十百千零〇两"
+ARTICLE = re.compile(rf"^第([{NUMERAL}\d]+)条(?:之[{NUMERAL}]+)?(?=[\s\u3000]|$)")
+DIVISION = re.compile(rf"^第[{NUMERAL}\d]+(分编|编|章|节)(?=[\s\u3000]|$)")
+DIVISION_LEVEL = {"编": 0, "分编": 1, "章": 2, "节": 3}
+ENUMERATOR = (  # numbered headings of policy and case texts, outermost first
+    re.compile(rf"^[{NUMERAL}]{{1,3}}、"),
+    re.compile(rf"^[(（][{NUMERAL}]{{1,3}}[)）]"),
+    re.compile(r"^\d{1,2}[.．、](?!\d)"),
+    re.compile(r"^[(（]\d{1,2}[)）]"),
+)
+ARTICLES_MIN = 3        # a text with fewer article lines is not a law
+ARTICLE_MAX = 900       # a longer article is cut between its 款
+LABEL_MAX = 30          # a heading label longer than this is cut
+PATH_SEP = " › "
+
+
+@dataclass
+class Piece:
+    """A passage before it gets its id: text, heading shown above it, article, heading path."""
+
+    text: str
+    heading: str = ""
+    article: str = ""
+    path: str = ""
+
+
+def split_structured(text: str) -> list[Piece]:
+    """Passages of a text: articles for a law or regulation, sentence runs with heading paths
+    otherwise."""
+    lines = [ln.strip() for ln in text.split("\n")]
+    if sum(1 for ln in lines if ARTICLE.match(ln)) >= ARTICLES_MIN:
+        return split_articles(lines)
+    return _with_paths(text, split_passages(text))
+
+
+def split_articles(lines: list[str]) -> list[Piece]:
+    """One passage an article; lines before the first article (title, contents, preamble) and
+    after a division heading without articles split as ordinary text."""
+    out: list[Piece] = []
+    divisions: list[tuple[int, str]] = []
+    loose: list[str] = []
+    article, body = "", []
+
+    def path() -> str:
+        return PATH_SEP.join(label for _, label in divisions)
+
+    def flush_article() -> None:
+        nonlocal article, body
+        if article:
+            out.extend(Piece(chunk, path(), article, path()) for chunk in article_chunks(body))
+        article, body = "", []
+
+    def flush_loose() -> None:
+        if loose:
+            joined = "\n".join(loose)
+            out.extend(Piece(t, h, "", path() or h.replace("\n", PATH_SEP))
+                       for h, t in split_passages(joined))
+            loose.clear()
+
+    for line in lines:
+        if not line:
+            continue
+        division, start = DIVISION.match(line), ARTICLE.match(line)
+        if division and len(line) <= HEADING_MAX:
+            flush_article()
+            flush_loose()
+            level = DIVISION_LEVEL[division.group(1)]
+            divisions = [d for d in divisions if d[0] < level] + [(level, _label(line))]
+        elif start:
+            flush_article()
+            flush_loose()
+            article, body = start.group(0), [line]
+        elif article:
+            body.append(line)
+        else:
+            loose.append(line)
+    flush_article()
+    flush_loose()
+    return out
+
+
+def article_chunks(paragraphs_: list[str]) -> list[str]:
+    """An article's text, cut between paragraphs (款) only when longer than ARTICLE_MAX."""
+    whole = "\n".join(paragraphs_)
+    if len(whole) <= ARTICLE_MAX:
+        return [whole]
+    chunks, current = [], ""
+    for para in paragraphs_:
+        if current and len(current) + len(para) > ARTICLE_MAX // 2:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n{para}" if current else para
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _label(line: str) -> str:
+    line = re.sub(r"[\s\u3000]+", " ", line).strip()
+    return line if len(line) <= LABEL_MAX else line[:LABEL_MAX] + "…"
+
+
+def enumerator_level(paragraph: str) -> int | None:
+    """Nesting level of a numbered heading (一、 → 0, （一） → 1, 1. → 2, (1) → 3), else None."""
+    for level, pattern in enumerate(ENUMERATOR):
+        if pattern.match(paragraph):
+            return level
+    return None
+
+
+def heading_label(paragraph: str) -> str:
+    """A numbered paragraph's label: the paragraph if short, else its first sentence or clause."""
+    if len(paragraph) <= LABEL_MAX:
+        return paragraph
+    first = re.split(r"[。；;：:！？!?]", paragraph, 1)[0]
+    return _label(first)
+
+
+def _with_paths(text: str, pieces: list[tuple[str, str]]) -> list[Piece]:
+    """Pieces with the heading path of numbered headings (一、 （一） 1.) seen before each one."""
+    stack: list[tuple[int, str]] = []
+    labels: list[tuple[int, int, str]] = []  # (position in compacted text, level, label)
+    flat = ""
+    for para in paragraphs(text):
+        level = enumerator_level(para)
+        if level is not None:
+            labels.append((len(flat), level, heading_label(para)))
+        flat += para
+    out, pos, i = [], 0, 0
+    for heading, chunk in pieces:
+        body = chunk.replace("\n", "")
+        found = flat.find(body[:40], pos)
+        start = (found if found >= 0 else pos) + len(heading.replace("\n", ""))
+        while i < len(labels) and labels[i][0] <= start:  # headings above the passage's body
+            _, level, label = labels[i]
+            stack = [s for s in stack if s[0] < level] + [(level, label)]
+            i += 1
+        pos = found if found >= 0 else pos
+        out.append(Piece(chunk, heading, "", PATH_SEP.join(lab for _, lab in stack)))
+    return out

@@ -111,8 +111,6 @@ def title_page(doc, handout: Handout) -> None:
 
 
 def docx_section(doc, section: Section) -> None:
-    from docx.shared import Pt
-
     doc.add_heading(section.title, level=2)
     doc.add_heading("做法", level=3)
     if section.definition:

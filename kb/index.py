@@ -79,7 +79,8 @@ def make_schema() -> Schema:
         community=ID(stored=True), level=ID(stored=True, sortable=True),
         year=NUMERIC(int, stored=True, sortable=True),
         type=ID(stored=True, sortable=True),
-        collection=STORED, note=STORED, heading=STORED, cite=STORED, author=STORED,
+        collection=STORED, note=STORED, heading=STORED, cite=STORED, author=STORED, article=STORED,
+        path=STORED,
         content_hash=ID(stored=True),
         models=KEYWORD(stored=True, commas=True, scorable=False),
         text=TEXT(analyzer=analyzer, stored=True),
@@ -110,6 +111,10 @@ def passage_records(doc: Document, models_of: dict[str, list[str]] | None = None
             record["cite"] = dict(doc.cite)
         record.update(passage_id=passage.passage_id, order=passage.order, text=passage.text,
                       heading=passage.heading)
+        if passage.article:
+            record["article"] = passage.article
+        if passage.path:
+            record["path"] = passage.path
         if models_of.get(passage.passage_id):
             record["models"] = ",".join(models_of[passage.passage_id])
         yield record

@@ -7,7 +7,10 @@ Query syntax (any string is accepted; nothing here raises on user input):
 * ``-词`` — exclude passages whose text contains it;
 * ``字段:值`` — filters: 地区/place, 单位/unit, 年份/year, 类型/type, 层级/level, 标题/title, 来源/source;
 * synonyms and abbreviations from ``kb/data/synonyms.txt`` expand the query; question words
-  from ``kb/data/stopwords.txt`` (怎么办, 如何 …) are ignored as loose terms.
+  from ``kb/data/stopwords.txt`` (怎么办, 如何 …) are ignored as loose terms;
+* a query that reads as a question goes through :mod:`kb.question` (framing words out, learned
+  and hand-written expansions), and its passages are scored by how many of its words they hold
+  and by the learned weight of their document type.
 """
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ from kb.analysis import phrase_parts, query_words
 from kb.models import Catalogue, Model
 from kb.normalize import DATA_DIR, fold_variants, normalize
 from kb.postings import DOC_FIELDS, IndexColumns, Joined, compact
+from kb.question import Question, feedback_terms, understand
+from kb.question import type_weights as question_type_weights
 from kb.store import IndexStore, View
 
 MAX_QUERY_CHARS = 200
@@ -47,6 +52,13 @@ FILTER_FIELD = re.compile(r"^(" + "|".join(sorted(map(re.escape, FIELD_ALIASES),
                           + r")[:：](.+)$", re.IGNORECASE)
 QUOTE_PAIRS = {'"': '"', "“": "”", "”": "“", "「": "」", "『": "』"}
 PHRASE_BOOST, NEAR_BOOST, NEAR_SLOP, SYNONYM_BOOST = 3.0, 1.5, 8, 0.8
+EXPANSION_BOOST = 1.0   # a learned/hand expansion of weight 1 scores this much of a typed word
+EXPANSION_FIELDS = ("text", "title")
+COVERAGE_FLOOR = 0.05   # what a passage holding none of the question's words (only feedback terms) keeps
+COVERAGE_POWER = 1.0    # questions: score × (share of the question's concepts held) ** this
+QUESTION_SAME_DOC_DECAY = 1.0  # questions: several articles of one law may each answer
+FEEDBACK_BOOST = 0.0    # long questions: a term of the first passages, at most this much of a word
+QUESTION_META_BOOST = 0.1  # questions: a word in the title/unit/place weighs this much of one in the text
 NEAR_SLOP_BYTES = 2 * NEAR_SLOP * 3  # about two characters a word part, three bytes a character
 
 
@@ -85,6 +97,7 @@ class ParsedQuery:
     phrases: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     filters: dict[str, list[str]] = field(default_factory=dict)
+    question: Question | None = None     # set when the loose words read as a question
 
     @property
     def empty(self) -> bool:
@@ -130,6 +143,7 @@ def parse(raw: str) -> ParsedQuery:
     parsed.phrases = [p.strip() for p in phrases if segment.is_word(p)]
     # "7 2 N" is one code: rejoin the loose pieces with spaces and let segment recognise it.
     parsed.text = " ".join(loose)
+    parsed.question = understand(parsed.text, stopwords()) if parsed.text.strip() else None
     return parsed
 
 
@@ -151,7 +165,9 @@ def _any_field(make, text: str, fields=SEARCH_FIELDS) -> Q.Query | None:
     return clauses[0] if len(clauses) == 1 else Or(clauses)
 
 
-def content_words(text: str) -> list[str]:
+def content_words(text: str, question: Question | None = None) -> list[str]:
+    if question is not None:
+        return question.words
     stops = stopwords()
     words = query_words(text)
     kept = [w for w in words if w not in stops]
@@ -166,7 +182,9 @@ def synonym_alternatives(text: str) -> list[list[str]]:
 
 def highlight_terms(parsed: ParsedQuery) -> set[str]:
     """Whole terms to mark in snippets."""
-    terms = set(content_words(parsed.text)) if parsed.text.strip() else set()
+    terms = set(content_words(parsed.text, parsed.question)) if parsed.text.strip() else set()
+    if parsed.question is not None:
+        terms |= {e.term for e in parsed.question.expansions}
     for phrase in parsed.phrases:
         terms |= set(query_words(phrase))
     for group in synonym_alternatives(parsed.text):
@@ -198,6 +216,9 @@ class Plan:
     units: list[Unit] = field(default_factory=list)
     required: list[list[Unit]] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
+    concepts: list[tuple[str, list[Unit]]] = field(default_factory=list)  # question: word, its units
+    same_doc_decay: float | None = None  # None: SAME_DOC_DECAY
+    prior: np.ndarray | None = None      # questions: per passage, the learned weight of its type
 
     @property
     def empty(self) -> bool:
@@ -236,11 +257,18 @@ def _phrase_units(text: str, fields=SEARCH_FIELDS, boost: float = 1.0) -> list[U
 def plan(parsed: ParsedQuery) -> Plan:
     """The ranking of a parsed query: per word, its term and its parts as a phrase in every
     field; synonyms (×0.8); the whole query as a phrase in text and title (×3) and its words
-    close together (×1.5). Quoted phrases are required, ``-词`` excluded."""
+    close together (×1.5). Quoted phrases are required, ``-词`` excluded. A question: its
+    words weigh 0.1 in title/unit/place, its expansions are added below its own words, and
+    its words (each with its expansions) become the concepts whose coverage scales the score."""
     out = Plan()
-    words = content_words(parsed.text) if parsed.text.strip() else []
+    words = content_words(parsed.text, parsed.question) if parsed.text.strip() else []
     for word in words:
-        out.units += _word_units(word)
+        out.units += _word_units(word) if parsed.question is None else question_word_units(word)
+    if parsed.question is not None:
+        out.units += question_units(parsed.question)
+        out.concepts = [(word, _word_units(word, ("text",)) + expansion_units(parsed.question, word))
+                        for word in words]
+        out.same_doc_decay = QUESTION_SAME_DOC_DECAY
     for group in synonym_alternatives(parsed.text):
         for member in group:
             out.units += _phrase_units(member, boost=SYNONYM_BOOST)
@@ -255,6 +283,47 @@ def plan(parsed: ParsedQuery) -> Plan:
     out.required = [units for units in (_phrase_units(p) for p in parsed.phrases) if units]
     out.excluded = [compact(e) for e in parsed.excluded if compact(e)]
     return out
+
+
+def question_word_units(word: str) -> list[Unit]:
+    """A question's word: as any word, with the metadata fields weighing less (a question names
+    what it asks about, which the law's title only sometimes shares)."""
+    return [u if u.field == "text" else Unit(u.field, u.terms, u.boost * QUESTION_META_BOOST, u.check)
+            for u in _word_units(word)]
+
+
+def expansion_units(question: Question, word: str) -> list[Unit]:
+    """The text units of the expansions of one of the question's words (boost 1)."""
+    return [u for e in question.expansions if word in e.sources
+            for u in _phrase_units(e.term, ("text",))]
+
+
+def question_units(question: Question) -> list[Unit]:
+    """The expansions and feedback terms of a question, each weighing less than a typed word."""
+    units = []
+    for exp in question.expansions:
+        units += _phrase_units(exp.term, EXPANSION_FIELDS, EXPANSION_BOOST * exp.weight)
+    for term, weight in question.feedback:
+        units += _phrase_units(term, ("text",), FEEDBACK_BOOST * weight)
+    return units
+
+
+def coverage(concepts: list[tuple[str, list[Unit]]], held: dict[Unit, np.ndarray],
+             weight_of) -> np.ndarray | None:
+    """Per candidate, the idf-weighted share of the question's words it holds (None: no
+    concepts). ``held`` maps a unit (boost 1) to which candidates it scored for."""
+    if len(concepts) < 2:
+        return None
+    total, acc = 0.0, None
+    for word, units in concepts:
+        weight = weight_of(word)
+        found = [held[u] for u in units if u in held]
+        if not found:
+            continue
+        has = np.logical_or.reduce(found)
+        acc = has * weight if acc is None else acc + has * weight
+        total += weight
+    return None if acc is None or total <= 0 else acc / total
 
 
 def near(text: bytes, words: list[bytes], slop: int) -> bool:
@@ -399,24 +468,27 @@ def make_snippet(text: str, terms: set[str], width: int = 160, **tags) -> str:
 # ---------------------------------------------------------------- searching
 
 HIT_FIELDS = ("doc_id", "source", "title", "unit", "place", "year", "type", "passage_id")
-EXTRA_FIELDS = ("level", "heading", "order", "province", "city", "district", "street", "community",
-                "collection")
+EXTRA_FIELDS = ("level", "heading", "article", "path", "order", "province", "city", "district", "street",
+                "community", "collection")
 FACETS = ("province", "city", "district", "level", "year", "type", "models")
 SAME_DOC_DECAY = 0.6
 SUPERSEDED_DECAY = 0.9  # an older version of a document (kb/similar.py) ranks a little lower
 BOUND_SLACK = 1.0001  # float32 sums in another order may differ in the last bits
 CANDIDATES, MAX_READ = 60, 180  # first batch scored exactly; enough read (see Searcher._rescore)
 RELATED_TERMS = 20
+FEEDBACK_PASSAGES = 5
 
 
-def diversify(scored: list[tuple[float, Any]], doc_of) -> list[tuple[float, Any]]:
+def diversify(scored: list[tuple[float, Any]], doc_of, decay: float | None = None
+              ) -> list[tuple[float, Any]]:
     """Each further passage of the same document (``doc_of(item)``) scores a little less, so one
     long document does not fill the page; the best passage of every document keeps its score."""
     seen: dict[Any, int] = {}
     out = []
+    decay = SAME_DOC_DECAY if decay is None else decay
     for score, item in sorted(scored, key=lambda x: -x[0]):
         doc = doc_of(item)
-        out.append((score * SAME_DOC_DECAY ** seen.get(doc, 0), item))
+        out.append((score * decay ** seen.get(doc, 0), item))
         seen[doc] = seen.get(doc, 0) + 1
     return sorted(out, key=lambda x: -x[0])
 
@@ -524,6 +596,9 @@ class Ranking:
         if len(docs) >= TermCache.MIN_POSTINGS:
             self.shared.put(("scores", fieldname, term), (docs, scores), scores.nbytes)
         return docs, scores
+
+    def idf(self, fieldname: str, term: str) -> float:
+        return math.log(self.cols.ndocs / (len(self.term(fieldname, term)[0]) + 1)) + 1
 
     def upper(self, units: list[Unit]) -> np.ndarray:
         """Per document, the sum of the units that can hold — every term present — with their
@@ -795,7 +870,8 @@ class Searcher:
     # ------------------------------------------------------------ searching
 
     def search(self, raw: str, limit: int = 10, page: int = 1,
-               filters: dict[str, list[str]] | None = None, facets: bool = False) -> SearchResult:
+               filters: dict[str, list[str]] | None = None, facets: bool = False,
+               _feedback: list[tuple[str, float]] | None = None) -> SearchResult:
         """Ranked passages for ``raw``; ``filters`` add to the query's own ``字段:值`` filters.
 
         Two stages: numpy sums every unit's term scores over the whole index (an upper bound),
@@ -806,6 +882,8 @@ class Searcher:
             return SearchResult(parse(""), [], 0, 0.0,
                                 error=f"查询过长（超过{MAX_QUERY_CHARS}字），请缩短后再试。")
         parsed = parse(raw)
+        if _feedback and parsed.question is not None:
+            parsed.question.feedback = _feedback
         for name, values in (filters or {}).items():
             parsed.filters.setdefault(name, []).extend(v for v in values if v)
         wanted = plan(parsed)
@@ -825,12 +903,21 @@ class Searcher:
             units = wanted.scored
             ranking.meta = ranking.metadata([u for u in units if u.field in DOC_FIELDS])
             upper = ranking.upper([u for u in units if u.field not in DOC_FIELDS]) + ranking.meta
+            if parsed.question is not None:
+                wanted.prior = self._question_prior(cols)
+                if wanted.prior is not None:
+                    upper *= wanted.prior
             mask &= upper > 0
             for group in wanted.required:
                 mask &= np.logical_or.reduce([ranking.may_hold(u) for u in group])
         total = int(mask.sum())
         cluster, superseded, groups = self._clusters(cols)
         ranked, checked = self._rescore(wanted, ranking, upper, mask, cols, page * limit, cluster, superseded)
+        if (FEEDBACK_BOOST > 0 and parsed.question is not None and parsed.question.wants_feedback
+                and _feedback is None):
+            terms = self._feedback_terms(parsed.question, ranked, ranking)
+            if terms:  # search again with them (pseudo-relevance feedback)
+                return self.search(raw, limit, page, filters, facets, _feedback=terms)
         if checked >= total:
             total = len(ranked)
         elif len(ranked) < checked:  # some candidates failed a check: estimate
@@ -869,7 +956,8 @@ class Searcher:
             read += len(cands)
             scored += [(score * SUPERSEDED_DECAY if superseded is not None and superseded[d] else score, d)
                        for score, d in self._exact(wanted, ranking, cands, upper)]
-            ranked = collapse(diversify(scored, lambda docnum: cols.doc_codes[docnum]), cluster, cols.doc_codes)
+            ranked = collapse(diversify(scored, lambda docnum: cols.doc_codes[docnum], wanted.same_doc_decay),
+                              cluster, cols.doc_codes)
             if read >= available:
                 return ranked, read
             if read >= len(order):  # the next batch needs more candidates in order
@@ -900,6 +988,7 @@ class Searcher:
                                           for u in group])
         scores = ranking.meta[cands]  # title/unit/place: exact already
         values: dict[tuple[str, str], np.ndarray] = {}  # a term's scores at the candidates
+        held: dict[Unit, np.ndarray] = {}  # question concepts: which candidates a unit scored for
         for unit in wanted.scored:
             if unit.field in DOC_FIELDS:
                 continue
@@ -913,8 +1002,35 @@ class Searcher:
                 part *= ranking.present(unit)[cands]
             if unit.check and part.any():
                 part *= holding(unit, text(unit.field), part > 0)
+            if wanted.concepts:
+                held[Unit(unit.field, unit.terms, 1.0, unit.check, unit.near)] = part > 0
             scores += part
+        if wanted.concepts:
+            share = coverage(wanted.concepts, held, lambda w: ranking.idf("text", w))
+            if share is not None:  # never above 1: the bound stays a bound
+                scores = scores * (COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * share ** COVERAGE_POWER)
+        if wanted.prior is not None:
+            scores = scores * wanted.prior[cands]
         return [(float(score), int(d)) for score, d, ok in zip(scores, cands, keep) if ok and score > 0]
+
+    def _question_prior(self, cols: IndexColumns) -> np.ndarray | None:
+        """Per passage, the learned question weight of its document type (None: none learned)."""
+        weights = question_type_weights()
+        if not weights:
+            return None
+        key = ("question prior", tuple(sorted(weights.items())))
+        if key not in cols.cache:
+            codes, values = cols.facets["type"]
+            default = weights.get("*", 1.0)
+            table = np.array([weights.get(v, default) for v in values] + [default], dtype=np.float32)
+            cols.cache[key] = table[codes]
+        return cols.cache[key]
+
+    def _feedback_terms(self, question: Question, ranked: list[tuple[float, int]],
+                        ranking: Ranking) -> list[tuple[str, float]]:
+        texts = [self._stored(docnum).get("text", "") for _, docnum in ranked[:FEEDBACK_PASSAGES]]
+        typed = set(question.words) | {e.term for e in question.expansions}
+        return feedback_terms(texts, lambda t: ranking.idf("text", t), typed, stopwords())
 
     def _facets(self, cols: IndexColumns, mask: np.ndarray) -> dict[str, list[tuple[Any, int]]]:
         out: dict[str, list[tuple[Any, int]]] = {}

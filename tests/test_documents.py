@@ -49,3 +49,67 @@ def test_long_scraped_line_splits_at_enumerators():
     text = "引言。" * 40 + " 一、问题 (一)横向覆盖不全 第一," + "内容。" * 40
     passages = [p for _, p in split_passages(text)]
     assert any(p.startswith("一、问题") for p in passages)
+
+
+LAW = """中华人民共和国示范法
+第一章 总则
+第一节 一般规定
+第一条 为了规范示范行为，制定本法。
+第二条 本法适用于下列情形：
+（一）第一种情形；
+（二）第二种情形。
+前款规定的情形，依照有关规定办理。
+第二节 特别规定
+第三条 特别规定的事项，由国务院规定。
+第二章 附则
+第四条 本法自公布之日起施行。
+"""
+
+
+def test_a_law_splits_into_articles_with_their_paths():
+    from kb.documents import split_structured
+
+    pieces = split_structured(LAW)
+    articles = [p for p in pieces if p.article]
+    assert [p.article for p in articles] == ["第一条", "第二条", "第三条", "第四条"]
+    second = articles[1]
+    assert second.text.startswith("第二条 本法适用于") and "（二）第二种情形。" in second.text
+    assert "前款规定的情形" in second.text  # the article's 款 and 项 stay together
+    assert second.path == "第一章 总则 › 第一节 一般规定"
+    assert articles[2].path == "第一章 总则 › 第二节 特别规定"
+    assert articles[3].path == "第二章 附则"
+    assert not any("第三条" in p.text for p in articles[:2])  # never glued to a neighbour
+    assert any("示范法" in p.text for p in pieces if not p.article)  # the title is kept
+
+
+def test_a_very_long_article_is_cut_between_its_paragraphs():
+    from kb.documents import ARTICLE_MAX, split_structured
+
+    paragraph = "当事人应当按照约定全面履行自己的义务。" * 12
+    text = "第一条 总的规定。\n第二条 " + "\n".join([paragraph] * 6) + "\n第三条 施行日期。"
+    pieces = [p for p in split_structured(text) if p.article == "第二条"]
+    assert len(pieces) > 1
+    assert all(len(p.text) <= ARTICLE_MAX for p in pieces)
+    assert "".join(p.text.replace("\n", "") for p in pieces) == ("第二条 " + paragraph * 6)
+
+
+def test_policy_text_passages_know_their_numbered_heading_path():
+    from kb.documents import split_structured
+
+    body = "这是一段足够长的正文，说明具体的工作要求和做法，需要超过八十个字符才会单独成为一个段落，所以继续写下去。" * 2
+    text = f"关于加强社区治理的意见\n一、总体要求\n{body}\n二、主要任务\n（一）健全组织体系。{body}\n（二）完善服务。{body}"
+    pieces = split_structured(text)
+    assert not any(p.article for p in pieces)
+    paths = [p.path for p in pieces]
+    assert paths[0] == "一、总体要求"
+    assert "二、主要任务 › （一）健全组织体系" in paths
+    assert paths[-1] == "二、主要任务 › （二）完善服务"
+
+
+def test_document_passages_carry_article_and_path():
+    from kb.documents import Document
+
+    doc = Document("d1", "d1.txt", LAW, title="中华人民共和国示范法").split()
+    by_article = {p.article: p for p in doc.passages if p.article}
+    assert by_article["第二条"].path == "第一章 总则 › 第一节 一般规定"
+    assert [p.order for p in doc.passages] == list(range(1, len(doc.passages) + 1))

@@ -125,6 +125,8 @@ def search():
     body = {"query": q, "filters": filters, "page": page, "limit": limit, "total": result.total,
             "elapsed_ms": round(result.elapsed * 1000, 1), "hits": result.hits,
             "facets": facet_json(result.facets), "models": [model_summary(m) for m in result.models]}
+    if result.query.question is not None:
+        body["question"] = result.query.question.to_dict()
     if not result.hits:
         body["suggestions"] = s.suggestions(q)
     return jsonify(body)
@@ -141,7 +143,8 @@ def document(doc_id: str):
                                       "collection", "note")}
     links = searcher().similar_of(doc_id)  # date, similar (what differs), versions (现行 marked)
     return jsonify({**meta, **links, "passages": [{"passage_id": p["passage_id"], "order": p["order"],
-                                          "heading": p.get("heading", ""), "text": p["text"]}
+                                          "heading": p.get("heading", ""), "article": p.get("article", ""),
+                                          "path": p.get("path", ""), "text": p["text"]}
                                          for p in passages]})
 
 
@@ -179,7 +182,8 @@ def basket_add():
         return error("没有这个段落 / no such passage", 404)
     store, basket_id = basket()
     try:
-        item = store.add(basket_id, {**found, "passage": found.get("text", "")}, note)
+        item = store.add(basket_id, {**found, "passage": found.get("text", "")}, note,
+                         query=text_field(body, "query")[:MAX_QUERY_CHARS])
     except BasketError as exc:
         return error(str(exc), 409)
     return jsonify(item), 201

@@ -12,7 +12,7 @@ from kb.search import MAX_QUERY_CHARS, highlight_terms, mark_spans, parse, relat
 from kb.models import key_of
 from kb.normalize import normalize
 from kb.refine import refined_search
-from kb.web import BASKET_COOKIE, basket, searcher
+from kb.web import basket, searcher
 from kb.web.refining import (SORT_CHOICES, link_query, one_group_per_hit, refine_bar, request_refine,
                              sort_of)
 from kb.web.views import (PAGE_SIZE, PARAM_LABELS, facet_blocks, group_by_document, request_filters,

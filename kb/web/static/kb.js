@@ -73,7 +73,7 @@ async function addPassage(button) {
   }
   button.setAttribute("aria-disabled", "true");  // not disabled: focus stays on the button
   try {
-    const item = await api("POST", "/api/basket/items", { passage_id: button.dataset.passage });
+    const item = await api("POST", "/api/basket/items", { passage_id: button.dataset.passage, query: button.dataset.query || "" });
     button.textContent = "已加入素材篮";
     const total = setCount(1);
     announce("已加入素材篮（共 " + total + " 段）", { undo: () => undoAdd(button, item.id) });
