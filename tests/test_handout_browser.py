@@ -80,10 +80,12 @@ def test_theme_to_edited_word_handout_and_pdf(server, browser, tmp_path):
     last = items.nth(count - 1)
     moved_text = last.locator(".passage-text").inner_text()
     moved_section = last.locator("h2").inner_text()
-    for _ in range(count - 1):
+    from playwright.sync_api import expect
+
+    for k in range(count - 1):  # each move answers in place (no reload): wait for the item's new place
         item = page.locator("li.item", has_text=moved_text[:20])
-        with page.expect_navigation():
-            item.locator("button.move[data-step='-1']").click()
+        item.locator("button.move[data-step='-1']").click()
+        expect(page.locator("li.item").nth(count - 2 - k).locator(".passage-text")).to_have_text(moved_text)
     assert page.locator("li.item").first.locator(".passage-text").inner_text() == moved_text
     with page.expect_response(lambda r: "/api/basket/items/" in r.url and r.request.method == "PATCH"):
         page.fill("textarea.note >> nth=0", "培训要点：先讲这个做法")

@@ -90,7 +90,7 @@ def test_basket_pairs_teach_kb_learn(law_index, tmp_path):
     added = client.get("/api/basket").get_json()["items"]
     assert added[0]["article"] == "第二条"
     markdown = client.get("/api/basket/export.md").get_data(as_text=True)
-    assert "《示范物业管理条例》第二条" in markdown
+    assert "[1]第二条" in markdown and "示范物业管理条例[Z]" in markdown  # GB/T 7714: the article in the marker
     page = client.get("/doc/law-1").get_data(as_text=True)
     assert ">第二条</a>" in page
     results = client.get("/?q=欠钱不还怎么办").get_data(as_text=True)
