@@ -40,6 +40,15 @@ def divisions() -> tuple[dict[str, list[str]], dict[str, str], re.Pattern[str]]:
     return by_name, dict(DIVISION_DATA), re.compile("|".join(map(re.escape, names)))
 
 
+def province_name(name: str) -> str:
+    """A province as the division list writes it: 上海 → 上海市, 福建 → 福建省 (else unchanged)."""
+    by_name, names, _pattern = divisions()
+    for code in by_name.get(name, []):
+        if code.endswith("0000"):
+            return names[code]
+    return name
+
+
 def _parents(code: str, names: dict[str, str]) -> tuple[str, str]:
     province = names.get(code[:2] + "0000", "")
     city = names.get(code[:4] + "00", "") or (province if province in MUNICIPALITIES else "")

@@ -219,7 +219,10 @@ def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def numeral_count(key: str) -> int | None:
-    return NUMBERS.get(key[:1])
+    """How many parts a name's leading numeral announces (四步议事 → 4); a leading 一 counts nothing
+    (一网通办, 一业一证: "one …", not a list of one)."""
+    count = NUMBERS.get(key[:1])
+    return count if count and count >= 2 else None
 
 
 def enumeration_before(text: str, start: int, count: int) -> list[str]:

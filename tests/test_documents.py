@@ -113,3 +113,12 @@ def test_document_passages_carry_article_and_path():
     by_article = {p.article: p for p in doc.passages if p.article}
     assert by_article["第二条"].path == "第一章 总则 › 第一节 一般规定"
     assert [p.order for p in doc.passages] == list(range(1, len(doc.passages) + 1))
+
+
+def test_a_law_category_names_its_province_as_the_other_documents_do():
+    """地方性法规/上海 must not make a second 上海 beside 上海市 in the province facet."""
+    from kb.readers.jsonl import record_meta
+
+    assert record_meta({"id": "x", "category": "地方性法规/上海"})["province"] == "上海市"
+    assert record_meta({"id": "x", "category": "地方性法规/福建"})["province"] == "福建省"
+    assert "province" not in record_meta({"id": "x", "category": "法律"})

@@ -148,3 +148,14 @@ def test_the_external_corpus_adds_no_flood_of_models_nor_shared_definitions(corp
     assert len(merged) <= 300
     definitions = collections.Counter(m.definition for m in merged if m.definition)
     assert [d[:60] for d, n in definitions.items() if n > 1] == []
+
+
+def test_a_leading_one_is_not_a_list_of_one_part():
+    """一业一证 / 一网通办 announce no parts: the clause before them is not their one part."""
+    from kb.documents import Document
+    from kb.models import extract
+
+    text = "本市支持“一业一证”审批模式改革探索，将一个行业准入涉及的多张许可证整合为一张行业综合许可证。"
+    doc = Document("law-x", "law-x.txt", text, title="某市优化营商环境条例").split()
+    found = [m for m in extract(doc) if "一业一证" in m.name]
+    assert found and all(not m.parts for m in found)

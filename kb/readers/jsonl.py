@@ -15,6 +15,7 @@ import zlib
 from pathlib import Path
 from typing import Callable, Iterator
 
+from kb.metadata import province_name
 from kb.readers.limits import MAX_INFLATED, MAX_RECORD, mb
 
 GZ_RATIO = 50  # text compresses 3–10×; past this a .gz is a bomb
@@ -34,8 +35,8 @@ def record_meta(record: dict) -> dict:
     if category and "type" not in meta:
         kind, _, province = category.partition("/")
         meta["type"] = kind
-        if province and "province" not in meta:
-            meta["province"] = province
+        if province and "province" not in meta:  # 地方性法规/上海 → 上海市, as the other documents say
+            meta["province"] = province_name(province)
     if isinstance(record.get("meta"), str) and record["meta"].strip() and "issued" not in meta:
         meta["issued"] = record["meta"]  # a law's adoption/amendment lines: issuing body and date
     version = re.search(r"\((\d{4}-\d{2}-\d{2})\)\.\w+$", str(record.get("path") or ""))
