@@ -66,7 +66,7 @@ def test_index_takes_jsonl_gz_records_beside_files(tmp_path):
     done = kb("index", CORPUS, records, "--index", target)
     assert done.returncode == 0, done.stderr
     hit = json.loads(kb("search", "议事协商 测试条例", "--json", "--index", target).stdout)["hits"][0]
-    assert hit["source"] == "law-x" and hit["type"] == "地方性法规" and hit["place"] == "浙江"
+    assert hit["source"] == "law-x" and hit["type"] == "地方性法规" and hit["place"] == "浙江省"
 
 
 def test_bad_input_is_one_line_and_nonzero(tmp_path, cli_index):
