@@ -7,43 +7,28 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from docx import Document as DocxDocument
 
-from conftest import ROOT
-from webfixtures import LiveServer, make_corpus
+from webfixtures import chromium_browser, serve_corpus
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ["KB_SCREENSHOTS"]) if os.environ.get("KB_SCREENSHOTS") else None
 FILE_NAME = re.compile(r"\d{3}_[0-9a-f]{16}")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("handout-live")
-    corpus = make_corpus(base / "corpus")
-    built = subprocess.run([sys.executable, "-m", "kb.cli", "index", str(corpus), "--index", str(base / "index")],
-                           cwd=ROOT, capture_output=True, text=True)
-    assert built.returncode == 0, built.stderr
-    live = LiveServer(base / "index", base / "basket.sqlite")
+    live = serve_corpus(tmp_path_factory.mktemp("handout-live"))
     yield live
     live.stop()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                           "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield chromium
-        chromium.close()
+    yield from chromium_browser()
 
 
 def keep(path: Path) -> None:

@@ -3,8 +3,6 @@
 import json
 import os
 import shutil
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -13,35 +11,22 @@ from urllib.parse import quote
 import pytest
 from docx import Document as DocxDocument
 
-from conftest import CORPUS, ROOT
-from webfixtures import LiveServer, make_corpus
+from conftest import CORPUS
+from webfixtures import LiveServer, chromium_browser, serve_corpus
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("KB_SCREENSHOTS", "")) if os.environ.get("KB_SCREENSHOTS") else None
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("live")
-    corpus = make_corpus(base / "corpus")
-    built = subprocess.run([sys.executable, "-m", "kb.cli", "index", str(corpus), "--index", str(base / "index")],
-                           cwd=ROOT, capture_output=True, text=True)
-    assert built.returncode == 0, built.stderr
-    live = LiveServer(base / "index", base / "basket.sqlite")
+    live = serve_corpus(tmp_path_factory.mktemp("live"))
     yield live
     live.stop()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                           "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield chromium
-        chromium.close()
+    yield from chromium_browser()
 
 
 def shot(page, name):

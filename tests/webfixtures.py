@@ -74,3 +74,27 @@ class LiveServer:
             self.proc.kill()
             self.proc.wait()
         self._log_handle.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def serve_corpus(base: Path) -> LiveServer:
+    """The shipped corpus plus the hostile document, indexed by `kb index` under ``base`` and served."""
+    corpus = make_corpus(base / "corpus")
+    built = subprocess.run([sys.executable, "-m", "kb.cli", "index", str(corpus), "--index", str(base / "index")],
+                           cwd=ROOT, capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    return LiveServer(base / "index", base / "basket.sqlite")
+
+
+def chromium_browser():
+    """Debian's Chromium through Playwright, headless (a generator: use it as a pytest fixture body)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
