@@ -277,18 +277,29 @@ def _cache_dir(folder: Path) -> Path:
         return Path(tempfile.gettempdir()) / "kb-cache"
 
 
+def warm_segmenter(folder: Path | str) -> None:
+    """Load jieba's dictionaries for this process without opening the index — a pre-fork server
+    calls it in its master so the workers share those pages instead of loading one copy each."""
+    with _segmenter_lock:
+        _setup_segmenter(Path(folder))
+
+
+def _setup_segmenter(folder: Path) -> None:
+    if not _segmenter_ready:
+        quiet = logging.getLogger("jieba")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)  # a cache jieba cannot write is only slower, not an error
+        try:
+            segment.setup(cache_dir=_cache_dir(folder))
+        finally:
+            quiet.setLevel(level)
+        _segmenter_ready.append(True)
+
+
 def _prepare_segmenter(folder: Path, terms: list[str], key: tuple) -> None:
     """jieba is process-wide: set it up once, then add each generation's harvested terms once."""
     with _segmenter_lock:
-        if not _segmenter_ready:
-            quiet = logging.getLogger("jieba")
-            level = quiet.level
-            quiet.setLevel(logging.CRITICAL)  # a cache jieba cannot write is only slower, not an error
-            try:
-                segment.setup(cache_dir=_cache_dir(folder))
-            finally:
-                quiet.setLevel(level)
-            _segmenter_ready.append(True)
+        _setup_segmenter(folder)
         if key not in _terms_applied:
             segment.add_terms(terms)
             _terms_applied.add(key)
