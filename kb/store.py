@@ -26,8 +26,12 @@ files are read with seek+read, so one thread at a time) are lent from a small po
 request takes the latest generation; the previous one is closed when its last request ends, so
 the open files do not depend on the number of threads or of generations seen.
 
-**Merges.** A commit keeps at most :data:`MAX_SEGMENTS` segments (the smallest are merged into
-the new one) and drops segments that are mostly deleted; ``kb optimize`` merges all.
+**Merges.** Segments sit in size tiers (each :data:`MERGE_FACTOR` times the one below); a commit
+merges a tier into its new segment once the tier holds :data:`MERGE_FACTOR` segments, so a small
+``kb add`` merges only small segments — a passage is rewritten about once a tier, as in Lucene's
+log merge policy — and the count grows with the logarithm of the index. :data:`MAX_SEGMENTS` is
+the backstop (the smallest are merged beyond it); mostly deleted segments are merged away;
+``kb optimize`` merges all.
 
 **Crashes.** ``KB_CRASH_AT=<point>`` (tests only) makes a writer kill itself at a named point;
 see :func:`crash_point`. Worker processes die with their parent (``PR_SET_PDEATHSIG``);
@@ -37,6 +41,7 @@ renames of a swap is put back at the next open.
 from __future__ import annotations
 
 import ctypes
+import math
 from array import array
 import errno
 import json
@@ -71,7 +76,9 @@ TERMS = "terms"
 SIMILAR = "similar"
 LEGACY_CATALOGUE, LEGACY_TERMS = "models.json", "terms.txt"
 LEGACY = {CATALOGUE: LEGACY_CATALOGUE, TERMS: LEGACY_TERMS, SIMILAR: "similar.json"}
-MAX_SEGMENTS = int(os.environ.get("KB_MAX_SEGMENTS") or 8)  # a commit merges the smallest beyond this many
+MAX_SEGMENTS = int(os.environ.get("KB_MAX_SEGMENTS") or 16)  # a commit merges the smallest beyond this many
+MERGE_FACTOR = 4          # a size tier with this many segments is merged into the commit's segment
+TIER_BASE = 4096          # passages: the lowest tier holds segments smaller than this
 MOSTLY_DELETED = 0.3      # a segment with this share of deleted passages is merged away
 SEARCHERS_PER_GENERATION = 4  # Whoosh searchers lent to requests, per generation and process
 COLUMN_GRACE_SECONDS = 600    # columns of merged-away segments stay this long for running readers
@@ -509,16 +516,42 @@ def _documents(searcher) -> dict[str, dict]:
     return docs
 
 
+def size_tier(passages: int) -> int:
+    """0 below TIER_BASE passages, then one tier more for each MERGE_FACTOR-fold."""
+    if passages < TIER_BASE:
+        return 0
+    return 1 + int(math.log(passages / TIER_BASE, MERGE_FACTOR))
+
+
+def segments_to_merge(new_passages: int, segments: list[tuple[int, int]]) -> set[int]:
+    """Which of the existing segments (``(live, all)`` passage counts, by position) the commit's
+    new segment of ``new_passages`` takes in: the mostly deleted ones; every segment of a tier at
+    or below the new segment's once that makes MERGE_FACTOR segments (again as the merged segment
+    grows); then the smallest beyond MAX_SEGMENTS."""
+    merge = {i for i, (live, total) in enumerate(segments) if live == 0 or total - live > MOSTLY_DELETED * total}
+    size = new_passages + sum(segments[i][0] for i in merge)
+    while True:
+        low = {i for i, (live, _) in enumerate(segments)
+               if i not in merge and size_tier(live) <= size_tier(size)}
+        if len(low) + 1 < MERGE_FACTOR:
+            break
+        merge |= low
+        size += sum(segments[i][0] for i in low)
+    rest = sorted((i for i in range(len(segments)) if i not in merge), key=lambda i: segments[i][0])
+    while len(rest) + 1 > MAX_SEGMENTS:
+        merge.add(rest.pop(0))
+    return merge
+
+
 def merge_policy(writer, segments: list) -> list:
-    """Keep at most MAX_SEGMENTS segments after the commit: merge away segments that are mostly
-    deleted, then the smallest ones, into the segment being written."""
+    """Whoosh's merge hook: merge the segments :func:`segments_to_merge` names into the segment
+    being written; returns the segments kept."""
     from whoosh.reading import SegmentReader
 
-    keep = [s for s in segments if s.doc_count() > 0]
-    merge = [s for s in keep if s.deleted_count() > MOSTLY_DELETED * s.doc_count_all()]
-    keep = sorted((s for s in keep if s not in merge), key=lambda s: s.doc_count_all(), reverse=True)
-    while len(keep) + 1 > MAX_SEGMENTS:
-        merge.append(keep.pop())
+    chosen = segments_to_merge(getattr(writer, "docnum", 0),
+                               [(s.doc_count(), s.doc_count_all()) for s in segments])
+    keep = [s for i, s in enumerate(segments) if i not in chosen and s.doc_count() > 0]
+    merge = [s for i, s in enumerate(segments) if i in chosen and s.doc_count() > 0]
     for n, seg in enumerate(merge):
         reader = SegmentReader(writer.storage, writer.schema, seg)
         writer.add_reader(reader)

@@ -93,8 +93,22 @@ def share_before_fork(index_dir: Path) -> None:
 
     warm_segmenter(index_dir)
     limit_malloc_arenas()
+    raise_open_file_limit()
     gc.collect()
     gc.freeze()
+
+
+def raise_open_file_limit(wanted: int = 8192) -> None:
+    """Lift the soft limit on open files towards the hard one (1,024 is a common default): a
+    worker holds each segment's files once per lent searcher, twice while a new generation opens."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:
