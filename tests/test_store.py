@@ -163,20 +163,51 @@ def test_workers_die_with_their_parent(tmp_path):
         pytest.fail("the worker outlived its parent")
 
 
+def test_a_small_commit_leaves_large_segments_alone():
+    from kb.store import MERGE_FACTOR, TIER_BASE, segments_to_merge
+
+    large = [(5 * TIER_BASE, 5 * TIER_BASE)] * 8  # eight similar large segments (one kb add of the laws)
+    assert segments_to_merge(50, large) == set()
+    small = [(60, 60)] * (MERGE_FACTOR - 1)
+    assert segments_to_merge(50, large + small) == set(range(8, 8 + MERGE_FACTOR - 1))
+    assert segments_to_merge(50, large[:2] + [(100, 1000)]) == {2}  # mostly deleted
+    assert segments_to_merge(50, [(0, 300)]) == {0}
+
+
+def test_segment_count_grows_with_the_logarithm_of_the_index():
+    from kb.store import MAX_SEGMENTS, MERGE_FACTOR, segments_to_merge, size_tier
+
+    segments: list[tuple[int, int]] = []
+    rewritten = 0
+    for _ in range(400):
+        chosen = segments_to_merge(2000, segments)
+        merged = 2000 + sum(segments[i][0] for i in chosen)
+        rewritten += merged
+        segments = [s for i, s in enumerate(segments) if i not in chosen] + [(merged, merged)]
+        assert len(segments) <= MAX_SEGMENTS
+    total = sum(live for live, _ in segments)
+    assert total == 400 * 2000
+    tiers = size_tier(total) + 1
+    assert len(segments) <= (MERGE_FACTOR - 1) * tiers
+    assert rewritten <= total * (tiers + 1)  # each passage written about once a tier
+
+
 def test_segments_stay_bounded_and_optimize_merges_all(tmp_path, base):
-    from kb.store import MAX_SEGMENTS, IndexStore
+    from kb.store import MERGE_FACTOR, IndexStore
 
     folder = tmp_path / "many"
     folder.mkdir()
     texts = [p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))]
-    for i in range(MAX_SEGMENTS + 3):
+    runs = 11
+    for i in range(runs):
         (folder / f"m{i}.txt").write_text(f"第{i}批：唯一码SEG{i:03d}Q。\n" + texts[i % len(texts)][:400],
                                           encoding="utf-8")
         assert kb("add", folder / f"m{i}.txt", "--index", base).returncode == 0
     store = IndexStore(base)
-    assert store.generation().stats()["segments"] <= MAX_SEGMENTS
+    # all small: one tier, merged whenever it holds MERGE_FACTOR segments
+    assert store.generation().stats()["segments"] < MERGE_FACTOR
     store.close()
-    assert kb("search", f"SEG{MAX_SEGMENTS + 2:03d}Q", "--index", base).returncode == 0
+    assert kb("search", f"SEG{runs - 1:03d}Q", "--index", base).returncode == 0
     merged = kb("optimize", "--index", base)
     assert merged.returncode == 0 and "1 个段" in merged.stdout
     assert kb("check", "--index", base).returncode == 0
