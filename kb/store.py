@@ -543,6 +543,15 @@ def segments_to_merge(new_passages: int, segments: list[tuple[int, int]]) -> set
     return merge
 
 
+def _hand_out_whole_documents(writer) -> None:
+    """Whoosh's multi-process writer hands its buffer to a sub-process only from inside
+    add_document, never while a group is open — so with one group a document it would never hand
+    it out at all. Hand it out here, between documents, once a batch is full."""
+    buffer = getattr(writer, "docbuffer", None)
+    if buffer is not None and len(buffer) >= writer.batchsize:
+        writer._enqueue()
+
+
 def merge_policy(writer, segments: list) -> list:
     """Whoosh's merge hook: merge the segments :func:`segments_to_merge` names into the segment
     being written; returns the segments kept."""
@@ -589,11 +598,14 @@ class Transaction:
         return _side_file(self.store.folder, SIMILAR, self.generation - 1)
 
     def add(self, records: Iterable[dict]) -> int:
-        """Add passage records (see kb.index.passage_records); returns how many."""
+        """Add one document's passage records (see kb.index.passage_records); returns how many.
+        They form one Whoosh group: a parallel build keeps them in one segment."""
         count = 0
-        for record in records:
-            self.writer.add_document(**record)
-            count += 1
+        with self.writer.group():
+            for record in records:
+                self.writer.add_document(**record)
+                count += 1
+        _hand_out_whole_documents(self.writer)
         self.passages += count
         return count
 

@@ -273,3 +273,32 @@ def test_read_only_mount_without_cache(tmp_path, base):
             assert out.returncode == 1 and "不可写" in out.stderr and "Traceback" not in out.stderr, out.stderr
     finally:
         subprocess.run(["umount", str(ro)])
+
+
+def test_a_parallel_build_keeps_each_document_in_one_segment(tmp_path, monkeypatch):
+    """`kb index` of a large collection writes with several processes; a document's passages
+    must not be spread over two segments (it would count as two documents and escape the
+    same-document rules of ranking)."""
+    from whoosh import index as windex
+
+    from kb import ingest
+    from kb.readers import read_path
+    from kb.store import IndexStore
+
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_PASSAGES", 1)
+    monkeypatch.setattr(ingest.os, "cpu_count", lambda: 2)
+    docs = list(read_path(ROOT / "tests" / "data" / "laws-sample.jsonl.gz"))
+    target = tmp_path / "parallel"
+    ingest.rebuild(target, docs)
+    ix = windex.open_dir(str(target), indexname="MAIN")
+    owner: dict[str, int] = {}
+    with ix.searcher() as searcher:
+        readers = [r for r, _ in searcher.reader().leaf_readers()]
+        assert len(readers) > 1  # the build did run in parallel
+        for n, reader in enumerate(readers):
+            for fields in reader.all_stored_fields():
+                assert owner.setdefault(fields["doc_id"], n) == n, fields["doc_id"]
+    ix.close()
+    store = IndexStore(target)
+    assert store.stats()["documents"] == len({d.doc_id for d in docs})
+    store.close()
