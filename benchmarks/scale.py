@@ -673,6 +673,29 @@ def git_commit() -> str:
     return done.stdout.strip() or "?"
 
 
+def unigram_section(unigrams: dict, results: list[dict]) -> str:
+    """The synthetic-vs-real comparison, the real-vs-real floor, and Heaps' law: the vocabulary
+    a real collection of each size would have, beside the synthetic index's."""
+    synthetic, control, heaps = unigrams["synthetic_vs_real"], unigrams["real_vs_real"], unigrams["heaps_real"]
+    lines = [f"Unigrams (kb's analyzer; corpus {unigrams['corpus']}): synthetic vs real, and two disjoint "
+             f"halves of the real passages as the floor sampling noise gives:", "",
+             f"| comparison | passages | Spearman ρ, real top {synthetic['top']} | top-{synthetic['top']} overlap | "
+             f"Jensen–Shannon bits | tokens / passage | vocabulary of the samples |", "|---|---|---|---|---|---|---|"]
+    for name, row in (("synthetic vs real", synthetic), ("real vs real", control)):
+        lines.append(f"| {name} | {row['passages'][1]:,} vs {row['passages'][0]:,} | {row['spearman_top']} | "
+                     f"{row['top_overlap']} | {row['js_divergence_bits']} | {row['tokens_per_passage'][1]} vs "
+                     f"{row['tokens_per_passage'][0]} | {row['vocabulary'][1]:,} vs {row['vocabulary'][0]:,} |")
+    per_passage = synthetic["tokens_per_passage"][0]
+    lines += ["", f"Heaps' law on the real passages: V = {heaps['K']}·N^{heaps['beta']} (N tokens). A real "
+              f"collection keeps finding words; the synthetic one stops at the real vocabulary:", "",
+              "| passages | text terms in the synthetic index | a real collection, by Heaps' law |", "|---|---|---|"]
+    for r in sorted(results, key=lambda r: r["size"]):
+        if r["kind"] == "synthetic" and _get(r, "index", "text_terms"):
+            expected = heaps["K"] * (r["size"] * per_passage) ** heaps["beta"]
+            lines.append(f"| {r['size']:,} | {r['index']['text_terms']:,} | ~{expected:,.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_reports(results: list[dict], args, memory: int, disk_free: int, header: dict) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     report = {**header, "results": results, "fits": {key: fit_power(points(results, getter))
@@ -681,6 +704,8 @@ def write_reports(results: list[dict], args, memory: int, disk_free: int, header
     (args.out / "results.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     text = (f"Command: `{header['command']}`  \nCommit {header['commit']}, {header['machine']}, "
             f"started {header['started']}\n\n" + table(results, memory, disk_free))
+    if header.get("unigrams"):
+        text += "\n" + unigram_section(header["unigrams"], results)
     (args.out / "scale.md").write_text(text, encoding="utf-8")
     if args.plot:
         plot(results, args.plot_dir)
@@ -700,7 +725,9 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--anchor", default="", help="also measure the real documents: N passages, or 'all'")
     parser.add_argument("--memory-gb", type=float, default=round(0.9 * mem_total() / GIB, 1),
                         help="memory a size may use (default: 90 %% of this machine's)")
-    parser.add_argument("--skip", default="", help="steps to leave out: query,cold,serve,add")
+    parser.add_argument("--skip", default="", help="steps to leave out: query,cold,serve,add,check")
+    parser.add_argument("--check-sample", type=int, default=20000,
+                        help="passages per side in the unigram comparison (on the first synthetic size)")
     parser.add_argument("--plot", action="store_true", help="write the PNG plots")
     parser.add_argument("--plot-dir", type=Path, default=BENCH / "plots")
     parser.add_argument("--keep", action="store_true", help="keep the indexes in --work")
@@ -764,6 +791,11 @@ def main(argv: list[str] | None = None) -> None:
         write_reports(results, args, memory, shutil.disk_usage(args.work).free, header)
         print(f"scale: {kind} {result['size']:,} done in {result.get('total_s', 0) / 60:.1f} min"
               + (f" — {result['stopped']}" if result.get("stopped") else ""), file=sys.stderr)
+        if kind == "synthetic" and "unigrams" not in header and "check" not in args.skip:
+            folder = args.work / f"corpus-{size}"
+            print(f"scale: comparing the unigrams of {folder} with the real texts …", file=sys.stderr)
+            header["unigrams"] = {"corpus": folder.name, **synth.check(folder, args.check_sample, args.seed)}
+            write_reports(results, args, memory, shutil.disk_usage(args.work).free, header)
         if result.get("stopped") and kind == "synthetic":
             break
     write_reports(results, args, memory, shutil.disk_usage(args.work).free, header)

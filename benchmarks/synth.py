@@ -474,11 +474,11 @@ def control(real: list[str], k: int, seed: int) -> dict:
 def check(folder: Path, k: int = 20000, seed: int = 14, sources: Iterable[Path] = DEFAULT_SOURCES) -> dict:
     """The unigram report of a written corpus against the real passages (and a real-vs-real control)."""
     real = real_passages(sources)
-    rng = random.Random(seed)
-    real_sample = [real[i] for i in rng.sample(range(len(real)), min(k, len(real)))]
     synthetic = sample_corpus_passages(folder, k, seed)
+    rng = random.Random(seed)
+    real_sample = [real[i] for i in rng.sample(range(len(real)), min(len(synthetic), len(real)))]
     return {"synthetic_vs_real": compare(real_sample, synthetic),
-            "real_vs_real": control(real, min(k, len(real) // 2), seed),
+            "real_vs_real": control(real, min(len(synthetic), len(real) // 2), seed),
             "heaps_real": heaps(real, seed)}
 
 
