@@ -649,7 +649,7 @@ def plot(results: list[dict], folder: Path) -> list[Path]:
                 ax.plot(n, fit["a"] * n ** fit["b"], "-", color=color, alpha=0.7,
                         label=f"fit {fit['a']:.3g}·n^{fit['b']:.2f}")
                 ax.plot(n, fit["c_nlogn"] * n * np.log(n), ":", color=color, alpha=0.5, label="c·n·ln n")
-                notes.append(f"{key}: b = {fit['b']}")
+                notes.append(f"{re.sub(r'^(query|serve)_|_(ms|mb|s)$', '', key)}: b = {fit['b']:.2f}")
         if not drawn:
             plt.close(fig)
             continue
@@ -657,7 +657,7 @@ def plot(results: list[dict], folder: Path) -> list[Path]:
         ax.set_yscale("log")
         ax.set_xlabel("passages")
         ax.set_ylabel(figures[keys[0]][1])
-        ax.set_title(f"{title} ({'; '.join(notes)})" if notes else title, fontsize=10)
+        ax.set_title(f"{title}\n{'; '.join(notes)}" if notes else title, fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
         path = folder / f"{name}.png"
