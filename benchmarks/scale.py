@@ -179,7 +179,7 @@ def index_sizes(folder: Path) -> dict[str, float]:
             parts["side"] += size
         else:
             parts["other"] += size
-    parts["total"] = sum(parts.values())
+    parts["total"] = sum(v for k, v in parts.items() if k != "cache")  # jieba's cache is the same at every size
     return {k: round(v / MB, 1) for k, v in parts.items()}
 
 
