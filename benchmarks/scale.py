@@ -15,8 +15,8 @@ kept in ``--work`` and reused), then
   words, real questions of questions-train), the same list at every size;
 * **cold start**: a new process opens the index and answers one query (3 times; the OS page
   cache is warm — only the process is cold);
-* **serving**: ``kb serve --workers 2`` (as benchmarks/soak.py starts it), the same queries over
-  HTTP from 4 clients, then RSS, peak RSS and PSS of each worker from /proc;
+* **serving**: ``kb serve --workers 2`` (as benchmarks/soak.py starts it), the same queries twice
+  over HTTP from 4 clients (~1,000 per worker), then RSS, peak RSS and PSS of each worker from /proc;
 * **kb add**: ``kb index`` of the first 90 %, then the last 10 % in 5 ``kb add`` batches.
 
 ``--anchor N|all`` measures the real documents too (whole, seeded order, N passages or all of
@@ -383,7 +383,7 @@ def measure_size(size: int | None, kind: str, args, pool: synth.Pool, queries_fi
     if "serve" not in args.skip:
         t = time.perf_counter()
         try:
-            result["serve"] = serve_workers(index, queries, logs)
+            result["serve"] = serve_workers(index, queries * args.serve_rounds, logs)
         except RuntimeError as exc:
             result["serve"] = {"error": str(exc)}
         steps["serve_s"] = round(time.perf_counter() - t, 1)
@@ -728,6 +728,8 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--skip", default="", help="steps to leave out: query,cold,serve,add,check")
     parser.add_argument("--check-sample", type=int, default=20000,
                         help="passages per side in the unigram comparison (on the first synthetic size)")
+    parser.add_argument("--serve-rounds", type=int, default=2,
+                        help="times the query list is sent to `kb serve --workers 2` (2: ~1,000 per worker)")
     parser.add_argument("--plot", action="store_true", help="write the PNG plots")
     parser.add_argument("--plot-dir", type=Path, default=BENCH / "plots")
     parser.add_argument("--keep", action="store_true", help="keep the indexes in --work")
