@@ -68,6 +68,7 @@ MIN_AVAILABLE = GIB     # a run is stopped when the machine has less than this a
 HTTP_CLIENTS = 4
 COLD_STARTS = 3
 LIMITS = {"query_p95_ms": 1000.0, "build_s": 8 * 3600.0}  # where a curve stops being acceptable
+FAR = 1e10  # passages: a fitted limit beyond this is reported as "not reached" (the curve is flat so far)
 
 
 # ---------------------------------------------------------------- processes and memory
@@ -517,8 +518,9 @@ def machine_limits(results: list[dict], memory: int, disk_free: int) -> list[dic
         fit = fit_power(points(results, getters[key]))
         if fit:
             at = crossing(fit, limit)
+            beyond = at is None or at > FAR  # the fit is (nearly) flat over the sizes measured
             rows.append({"figure": key, "limit": what, "limit_value": round(limit, 1), "b": fit["b"],
-                         "passages_at_limit": None if at is None else int(at)})
+                         "passages_at_limit": None if beyond else int(at)})
     return rows
 
 
@@ -610,8 +612,9 @@ def table(results: list[dict], memory: int, disk_free: int) -> str:
                   f"{disk_free / GIB:.0f} GiB free disk):", "", "| figure | limit | b | passages at the limit |",
                   "|---|---|---|---|"]
         for row in limits:
+            at = row["passages_at_limit"]
             lines.append(f"| {row['figure']} | {row['limit']} ({fmt(row['limit_value'])}) | {row['b']} | "
-                         f"{fmt(row['passages_at_limit'])} |")
+                         f"{fmt(at) if at is not None else 'beyond 10¹⁰ (flat so far)'} |")
     return "\n".join(lines) + "\n"
 
 
