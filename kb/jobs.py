@@ -78,20 +78,25 @@ def safe_name(raw: str | None) -> str | None:
 
 
 def zip_entry_name(info: zipfile.ZipInfo) -> str:
-    """An entry's name as the archiver meant it: names without the UTF-8 flag made on Chinese
-    Windows are GBK, which zipfile decodes as CP437."""
+    """An entry's name as the archiver meant it. zipfile decodes names without the UTF-8 flag as
+    CP437; those come from Chinese Windows (GBK) or macOS (UTF-8 unflagged): the reading with
+    more Chinese characters wins (GBK bytes are often valid UTF-8 too: 通知 → ֪ͨ)."""
     name = info.filename
-    if not info.flag_bits & 0x800:
+    if info.flag_bits & 0x800 or name.isascii():
+        return name
+    try:
+        raw = name.encode("cp437")
+    except UnicodeEncodeError:
+        return name
+    readings = []
+    for encoding in ("utf-8", "gb18030"):
         try:
-            raw = name.encode("cp437")
-        except UnicodeEncodeError:
-            return name
-        for encoding in ("utf-8", "gb18030"):
-            try:
-                return raw.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-    return name
+            readings.append(raw.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    if not readings:
+        return name
+    return max(readings, key=lambda text: sum("\u4e00" <= ch <= "\u9fff" for ch in text))
 
 
 def ignored(name: str) -> bool:
