@@ -115,6 +115,7 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 MODEL_IDS = re.compile(r"[^,]+(?:,[^,]+){1,3}")  # 2–4 ids, as the description's pattern says
 
 
@@ -269,8 +270,9 @@ def handout_theme():
         return None, error("缺少主题参数 q / missing q", 400)
     if len(q) > MAX_QUERY_CHARS:
         return None, error(f"查询过长（超过{MAX_QUERY_CHARS}字）/ query too long", 400)
-    handout = handout_for(searcher(), q)
-    if not handout.sections:
+    theme = XML_ILLEGAL.sub(" ", q).strip()  # the theme is the Word title: no control characters
+    handout = handout_for(searcher(), theme) if theme else None
+    if handout is None or not handout.sections:
         return None, error("没有找到相关段落 / no passages for this theme", 404)
     return handout, None
 

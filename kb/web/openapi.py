@@ -86,7 +86,7 @@ def openapi_document() -> dict[str, Any]:
             "/api/passages/{passage_id}/related": {"get": {
                 "summary": "其他文档中的相关段落", "parameters": [
                     _p("passage_id", "段落编号"), _q("limit", "条数", {"type": "integer", "minimum": 1, "maximum": 20})],
-                "responses": {"200": JSON_OK, "404": ERROR}}},
+                "responses": {"200": JSON_OK, "400": ERROR, "404": ERROR}}},
             "/api/basket": {"get": {"summary": "素材篮内容（按 Cookie 区分）", "responses": {"200": JSON_OK}}},
             "/api/basket/items": {"post": {
                 "summary": "加入素材篮",
