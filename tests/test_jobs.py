@@ -203,3 +203,27 @@ def test_reader_notes_carry_ocr_marks():
     assert jobs.reader_notes([plain]) == []
     assert jobs.reader_notes([scanned]) == ["来源：OCR（tesseract chi_sim）"]
     assert jobs.reader_notes([marked]) == ["来源：OCR"]
+
+
+def test_a_job_that_stops_half_way_leaves_the_index_at_its_last_group(tmp_path, index, monkeypatch):
+    from kb import ingest
+    from kb.search import Searcher
+
+    monkeypatch.setattr(jobs, "GROUP_FILES", 1)
+    store = JobStore(tmp_path / "jobs.sqlite")
+    job_id = start_job(store, [("first.txt", NEW_TEXT.encode()),
+                               ("second.txt", ("第二份：院落议事规则。" + SEED.read_text(encoding="utf-8")[:400]).encode())])
+    calls = []
+
+    def add_then_die(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the process is stopping; nothing of this group was committed
+        return ingest.add(*args, **kwargs)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_job(store, job_id, index, add=add_then_die)
+    with Searcher(index) as searcher:
+        assert searcher.search("楼道议事会").hits[0]["source"] == "first.txt"
+        assert all(h["source"] != "second.txt" for h in searcher.search("院落议事规则").hits)
+    assert [f["state"] for f in store.files(job_id)] == ["done", "indexing"]
