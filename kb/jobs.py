@@ -295,6 +295,14 @@ class JobStore:
                 "progress": {"files": len(files), "done": done},
                 "summary": json.loads(job["summary"]) or summarize(files), "files": files}
 
+    def recent(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The latest jobs, newest first: id, user, created, state, summary."""
+        with self._connect() as db:
+            rows = db.execute("SELECT id, user, created, state, summary FROM jobs ORDER BY created DESC LIMIT ?",
+                              (limit,)).fetchall()
+        return [{"job_id": r["id"], "user": r["user"], "created": r["created"], "state": r["state"],
+                 "summary": json.loads(r["summary"])} for r in rows]
+
     def recover(self, job_id: str | None = None) -> int:
         """Jobs whose process stopped (or went silent) before they finished are marked failed."""
         now = time.time()

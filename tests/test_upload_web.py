@@ -4,6 +4,7 @@ import io
 import re
 import time
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -184,3 +185,32 @@ def test_the_description_names_the_security_of_writes(app):
         assert spec["paths"][path][method]["security"] == [{"bearer": []}, {"cookie": []}]
         assert {"401", "403"} <= set(spec["paths"][path][method]["responses"])
     assert spec["paths"]["/api/basket/order"]["put"]["requestBody"]["content"]["application/json"]["schema"]["required"] == ["ids"]
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+NAME_PARTS = st.sampled_from(["..", ".", "", "/", "\\", "C:", "材料", "a.txt", "通知.docx", "%2e%2e", "\x00", " ",
+                              "~", "<b>", "CON", ".zip", "x" * 300])
+
+
+@given(st.one_of(st.text(max_size=60), st.lists(NAME_PARTS, max_size=6).map("/".join)))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_uploaded_file_name_is_saved_inside_its_job_or_refused(app, name):
+    client = app.test_client()
+    response = client.post("/api/documents", headers=bearer(app),
+                           data={"file": [(io.BytesIO("社区议事".encode()), name)]})
+    uploads = app.extensions["kb_jobs"].uploads.resolve()
+    if response.status_code == 400:  # a part without a file name is no file
+        assert "没有收到文件" in response.get_json()["error"]
+        return
+    assert response.status_code == 202
+    job_id = response.get_json()["job_id"]
+    files = app.extensions["kb_jobs"].files(job_id)
+    assert len(files) == 1
+    row = files[0]
+    if row["path"] is None:
+        assert row["outcome"] == "failed" and ("已拒绝" in row["detail"] or "无法保存" in row["detail"])
+    else:
+        assert Path(row["path"]).resolve().is_relative_to(uploads / job_id / "files")
+    assert not any(p.name == "a.txt" for p in uploads.parent.glob("*.txt"))

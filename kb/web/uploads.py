@@ -179,6 +179,12 @@ LABELS = {"state_labels": {"queued": "等待", "reading": "读取中", "indexing
 SUMMARY_DOCS = {"added": "新增", "replaced": "替换", "unchanged": "未变", "copy": "相同跳过", "similar": "有相似文档"}
 
 
+def when(timestamp: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
 def summary_line(summary: dict) -> str:
     """The job's summary in one Chinese sentence (the page's script builds the same)."""
     parts = [f"共 {summary.get('files', 0)} 个文件"]
@@ -194,7 +200,7 @@ def upload_page():
         return refused
     job = jobs().get(request.args.get("job", "")) if request.args.get("job") else None
     return render_template("upload.html", job=job, max_mb=max_upload_bytes() // 2**20, **LABELS,
-                           summary_line=summary_line)
+                           summary_line=summary_line, recent=jobs().recent(), when=when)
 
 
 @uploads.post("/upload")
