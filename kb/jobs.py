@@ -35,7 +35,8 @@ MAX_PART_BYTES = 255
 MAX_RATIO = 200           # inflated / compressed size above this (past 1 MB) looks like a bomb
 STALE_SECONDS = 1800      # a running job not heard of for this long was interrupted
 JOB_STATES = ("queued", "reading", "indexing", "indexed", "failed")
-OUTCOMES = ("added", "replaced", "unchanged", "copy", "similar", "mixed", "archive", "failed")
+OUTCOMES = ("added", "replaced", "unchanged", "copy", "similar", "mixed", "archive", "sidecar", "failed")
+NOT_COUNTED = ("archive", "sidecar")  # rows that stand for other files, not documents
 IGNORED = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
 
 SCHEMA = """
@@ -324,10 +325,10 @@ INTERRUPTED = "上传中断：处理它的服务器进程已停止。索引停�
 
 def summarize(files: list[dict[str, Any]]) -> dict[str, int]:
     """Counts for the summary line: files per outcome, documents per outcome, failures."""
-    summary = {"files": len([f for f in files if f["outcome"] != "archive"]), "done": 0, "failed": 0,
+    summary = {"files": len([f for f in files if f["outcome"] not in NOT_COUNTED]), "done": 0, "failed": 0,
                "added": 0, "replaced": 0, "unchanged": 0, "copy": 0, "similar": 0}
     for f in files:
-        if f["state"] == "done" and f["outcome"] != "archive":
+        if f["state"] == "done" and f["outcome"] not in NOT_COUNTED:
             summary["done"] += 1
         if f["outcome"] == "failed":
             summary["failed"] += 1
@@ -439,15 +440,16 @@ def open_archives(store: JobStore, job_id: str) -> list[dict[str, Any]]:
             except UnsafeArchive as exc:
                 store.set_file(job_id, f["seq"], "done", "failed", str(exc))
                 continue
-            seqs = store.add_files(job_id, f["seq"], [(n, p, p.stat().st_size) for n, p in found
-                                                      if not n.endswith(".meta.json")])
+            seqs = store.add_files(job_id, f["seq"], [(n, p, p.stat().st_size) for n, p in found])
             store.set_file(job_id, f["seq"], "done", "archive", f"已展开 {len(seqs)} 个文件")
             readable += [g for g in store.files(job_id) if g["seq"] in set(seqs)]
             continue
         readable.append(f)
     out = []
     for f in readable:
-        if f["name"].lower().endswith(".zip"):
+        if f["name"].lower().endswith(".meta.json"):
+            store.set_file(job_id, f["seq"], "done", "sidecar", "元数据文件：随同名文档一起读取")
+        elif f["name"].lower().endswith(".zip"):
             store.set_file(job_id, f["seq"], "done", "failed", "压缩包内的压缩包不展开，请单独上传")
         elif not supported(Path(f["name"])):
             store.set_file(job_id, f["seq"], "done", "failed", "不支持的文件类型")

@@ -131,7 +131,8 @@ def test_a_job_reports_each_file_and_indexes_what_it_read(tmp_path, index):
     version = SEED.read_text(encoding="utf-8") + "\n院落议事会每季度向居民报告一次工作。"
     make_zip(good_zip, [("sub/b.txt", version), ("__MACOSX/._b.txt", "x"), ("c.png", "x")])
     job_id = start_job(store, [
-        ("gb.txt", NEW_TEXT.encode("gb18030")), ("copy.txt", SEED.read_bytes()),
+        ("gb.txt", NEW_TEXT.encode("gb18030")), ("gb.meta.json", '{"title": "楼道议事会意见", "year": 2024}'.encode()),
+        ("copy.txt", SEED.read_bytes()),
         (SEED.name, SEED.read_bytes()), ("empty.txt", b""), ("pack.zip", good_zip.getvalue()),
         ("note.odt", b"x")])
     run_job(store, job_id, index)
@@ -139,6 +140,8 @@ def test_a_job_reports_each_file_and_indexes_what_it_read(tmp_path, index):
     assert job["state"] == "indexed" and job["finished"]
     by_name = {f["name"]: f for f in job["files"]}
     assert by_name["gb.txt"]["outcome"] == "added" and by_name["gb.txt"]["docs"][0]["doc_id"] == "gb"
+    assert by_name["gb.txt"]["docs"][0]["title"] == "楼道议事会意见"  # its sidecar was read with it
+    assert by_name["gb.meta.json"]["outcome"] == "sidecar"
     assert by_name["copy.txt"]["outcome"] == "copy" and SEED.stem in by_name["copy.txt"]["detail"]
     assert by_name[SEED.name]["outcome"] == "unchanged"
     assert by_name["empty.txt"]["outcome"] == "failed" and "空文件" in by_name["empty.txt"]["detail"]

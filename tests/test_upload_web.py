@@ -150,7 +150,7 @@ def test_upload_a_zip_and_remove_a_document_with_a_token(app):
     outcomes = {f["name"]: (f["outcome"], f["detail"]) for f in job["files"]}
     assert outcomes["pack.zip"][0] == "archive" and outcomes["材料/院落.txt"][0] in ("added", "similar")
     assert outcomes["evil.zip"][0] == "failed" and "不安全的路径" in outcomes["evil.zip"][1]
-    assert outcomes["../../x.txt"] == ("failed", "文件名不安全（绝对路径或含 ..），已拒绝")
+    assert outcomes["../../x.txt"] == ("failed", "文件名不安全或无效（绝对路径、含 ..、过长），已拒绝")
     page = client.get(f"/upload?job={job['job_id']}", headers=bearer(app)).get_data(as_text=True)
     assert "不安全的路径" in page and "完成：共" in page
     doc_id = [f for f in job["files"] if f["name"] == "材料/院落.txt"][0]["docs"][0]["doc_id"]

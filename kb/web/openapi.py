@@ -24,7 +24,7 @@ UNAUTHORIZED = {"description": "未登录或令牌无效（WWW-Authenticate: Bea
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 FORBIDDEN = {"description": "不是管理员，或用会话 Cookie 写入却缺少 X-CSRFToken",
              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-FILE_OUTCOMES = ["added", "replaced", "unchanged", "copy", "similar", "mixed", "archive", "failed", ""]
+FILE_OUTCOMES = ["added", "replaced", "unchanged", "copy", "similar", "mixed", "archive", "sidecar", "failed", ""]
 JOB = {"type": "object", "required": ["job_id", "state", "finished", "progress", "summary", "files"], "properties": {
     "job_id": {"type": "string"}, "user": {"type": "string"},
     "state": {"type": "string", "enum": ["queued", "reading", "indexing", "indexed", "failed"]},

@@ -117,7 +117,7 @@ def save_one(part, folder: Path, seen: set[str]) -> dict:
     name = safe_name(part.filename)
     if name is None:
         return {"name": shown, "state": "done", "outcome": "failed",
-                "detail": "文件名不安全（绝对路径或含 ..），已拒绝"}
+                "detail": "文件名不安全或无效（绝对路径、含 ..、过长），已拒绝"}
     if name.casefold() in seen:
         return {"name": name, "state": "done", "outcome": "failed", "detail": "本次上传中已有同名文件"}
     seen.add(name.casefold())
@@ -173,7 +173,8 @@ def remove_document(doc_id: str):
 
 LABELS = {"state_labels": {"queued": "等待", "reading": "读取中", "indexing": "索引中"},
           "outcome_labels": {"added": "新增", "replaced": "已替换", "unchanged": "未变", "copy": "相同，跳过",
-                             "similar": "新增（有相似）", "mixed": "完成", "archive": "已展开", "failed": "失败"},
+                             "similar": "新增（有相似）", "mixed": "完成", "archive": "已展开", "sidecar": "元数据",
+                             "failed": "失败"},
           "job_labels": {"queued": "排队中", "reading": "正在读取文件", "indexing": "正在写入索引",
                          "indexed": "完成", "failed": "失败"}}
 SUMMARY_DOCS = {"added": "新增", "replaced": "替换", "unchanged": "未变", "copy": "相同跳过", "similar": "有相似文档"}

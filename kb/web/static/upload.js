@@ -8,7 +8,7 @@
   if (!form) return;
   const STATE = { queued: "等待", reading: "读取中", indexing: "索引中" };
   const OUTCOME = { added: "新增", replaced: "已替换", unchanged: "未变", copy: "相同，跳过",
-                    similar: "新增（有相似）", mixed: "完成", archive: "已展开", failed: "失败" };
+                    similar: "新增（有相似）", mixed: "完成", archive: "已展开", sidecar: "元数据", failed: "失败" };
   const JOB = { queued: "排队中", reading: "正在读取文件", indexing: "正在写入索引", indexed: "完成", failed: "失败" };
   const maxBytes = Number(form.dataset.maxBytes) || Infinity;
   const token = form.querySelector("input[name=csrf_token]").value;
