@@ -216,9 +216,22 @@
     const bar = document.getElementById("job-progress");
     bar.max = Math.max(1, job.progress.files);
     bar.value = job.progress.done;
+    // rows change in place, only when their file's state changed: focus and reading position stay
     const list = document.getElementById("job-files");
-    list.textContent = "";
-    for (const f of job.files) list.appendChild(row(f));
+    const current = new Map(Array.from(list.children).map((li) => [li.dataset.seq, li]));
+    let previous = null;
+    for (const f of job.files) {
+      const signature = JSON.stringify([f.state, f.outcome, f.detail, f.notes, f.docs]);
+      let li = current.get(String(f.seq));
+      if (!li || li.dataset.signature !== signature) {
+        const fresh = row(f);
+        fresh.dataset.seq = f.seq;
+        fresh.dataset.signature = signature;
+        if (li) li.replaceWith(fresh); else list.insertBefore(fresh, previous ? previous.nextSibling : list.firstChild);
+        li = fresh;
+      }
+      previous = li;
+    }
     const summary = document.getElementById("job-summary");
     summary.hidden = !job.finished;
     summary.textContent = job.finished ? summaryLine(job.summary) : "";
