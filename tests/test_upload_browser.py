@@ -200,7 +200,7 @@ def test_bad_zips_fail_with_their_reason_and_nothing_is_written(server, browser,
     assert seen["越界.zip"][0] == "failed" and "不安全的路径" in seen["越界.zip"][1]
     assert seen["炸弹.zip"][0] == "failed" and "压缩炸弹" in seen["炸弹.zip"][1]
     assert seen["损坏.zip"][0] == "failed" and "不是有效的 zip" in seen["损坏.zip"][1]
-    assert "失败 3 个文件" in page.inner_text("#job-summary")
+    assert "失败 3 个文件：越界.zip、炸弹.zip、损坏.zip" in page.inner_text("#job-summary")
     assert generation(server) == before
     assert not list(Path("/tmp").glob("逃逸.txt")) and not list(server.base.rglob("逃逸.txt"))
     page.close()

@@ -186,12 +186,15 @@ def when(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
-def summary_line(summary: dict) -> str:
-    """The job's summary in one Chinese sentence (the page's script builds the same)."""
+def summary_line(summary: dict, files: list[dict] | None = None) -> str:
+    """The job's summary in one Chinese sentence, naming the first failed files (the page's
+    script builds the same)."""
     parts = [f"共 {summary.get('files', 0)} 个文件"]
     parts += [f"{label} {summary[key]} 篇" for key, label in SUMMARY_DOCS.items() if summary.get(key)]
     parts.append(f"失败 {summary.get('failed', 0)} 个文件")
-    return "完成：" + "，".join(parts) + "。"
+    failed = [f["name"] for f in files or [] if f["outcome"] == "failed"]
+    named = ("：" + "、".join(failed[:5]) + (" 等" if len(failed) > 5 else "")) if failed else ""
+    return "完成：" + "，".join(parts) + named + "。"
 
 
 @uploads.get("/upload")

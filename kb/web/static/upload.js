@@ -199,12 +199,14 @@
     return li;
   }
 
-  function summaryLine(s) {
+  function summaryLine(s, files) {
     const parts = ["共 " + s.files + " 个文件"];
     const doc = { added: "新增", replaced: "替换", unchanged: "未变", copy: "相同跳过", similar: "有相似文档" };
     for (const key of Object.keys(doc)) if (s[key]) parts.push(doc[key] + " " + s[key] + " 篇");
     parts.push("失败 " + (s.failed || 0) + " 个文件");
-    return "完成：" + parts.join("，") + "。";
+    const failed = (files || []).filter((f) => f.outcome === "failed").map((f) => f.name);
+    const named = failed.length ? "：" + failed.slice(0, 5).join("、") + (failed.length > 5 ? " 等" : "") : "";
+    return "完成：" + parts.join("，") + named + "。";
   }
 
   function render(job) {
@@ -234,7 +236,7 @@
     }
     const summary = document.getElementById("job-summary");
     summary.hidden = !job.finished;
-    summary.textContent = job.finished ? summaryLine(job.summary) : "";
+    summary.textContent = job.finished ? summaryLine(job.summary, job.files) : "";
   }
 
   async function follow(job) {
@@ -260,7 +262,7 @@
       if (data.state !== lastState && !data.finished) say(JOB[data.state] || data.state);
       lastState = data.state;
       if (data.finished) {
-        say(data.state === "failed" ? "处理失败：" + data.message : summaryLine(data.summary), data.state === "failed");
+        say(data.state === "failed" ? "处理失败：" + data.message : summaryLine(data.summary, data.files), data.state === "failed");
         document.getElementById("job-summary").focus();
         break;
       }
