@@ -35,6 +35,8 @@ class Outcome:
     similar: list[str] = field(default_factory=list)  # added documents linked to near-duplicates
     removed: list[str] = field(default_factory=list)
     passages: int = 0
+    sources: dict[str, str] = field(default_factory=dict)  # doc id (as indexed) → its source file
+    similar_to: dict[str, list[str]] = field(default_factory=dict)  # added doc → its near-duplicates
 
 
 def _catalogue_for(tx: Transaction, fresh: list[models.Model], batch: list[Document],
@@ -85,7 +87,8 @@ def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
     index = IndexStore(index_dir, create=True)
     outcome = Outcome()
     existing = index.documents()
-    docs = unique_ids(docs, {doc_id: entry["source"] for doc_id, entry in existing.items()})
+    docs = list(unique_ids(docs, {doc_id: entry["source"] for doc_id, entry in existing.items()}))
+    outcome.sources = {doc.doc_id: doc.source for doc in docs}
     links = _current_links(index, existing)
 
     def unchanged(doc: Document) -> bool:
@@ -95,6 +98,7 @@ def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
     pending = decided.admitted
     replaced = {d.doc_id for d in pending if d.doc_id in existing}
     outcome.unchanged, outcome.copies, outcome.similar = decided.unchanged, decided.copies, decided.linked()
+    outcome.similar_to = {doc_id: sorted(decided.links.similar_to(doc_id)) for doc_id in outcome.similar}
     for doc in pending:
         (outcome.replaced if doc.doc_id in replaced else outcome.added).append(doc.doc_id)
     if not pending and decided.links != links:  # entries made for documents indexed without them

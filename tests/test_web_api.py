@@ -207,7 +207,10 @@ def test_handout_api_and_theme_into_basket(app, client):
     assert basket_md.count("### ") == md.count("### ")  # the same sections as the theme's handout
     page = fresh.get("/basket").get_data(as_text=True)
     assert "（二）" not in re.findall(r"<h2[^>]*>(.*?)</h2>", page)[0] and "[Z]" in page
-    form = app.test_client().post("/basket/handout", data={"q": "小区治理"})
+    visitor = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', visitor.get("/?q=" + quote("小区治理")).get_data(as_text=True))
+    assert visitor.post("/basket/handout", data={"q": "小区治理"}).status_code == 403  # no CSRF token
+    form = visitor.post("/basket/handout", data={"q": "小区治理", "csrf_token": token.group(1)})
     assert form.status_code == 303 and form.headers["Location"].endswith("/basket")
 
 

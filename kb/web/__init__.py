@@ -17,7 +17,8 @@ access_log = logging.getLogger("kb.access")
 
 BASKET_COOKIE = "kb_basket"
 MAX_BODY = 256 * 1024  # the largest request the API takes (a basket order, a note) is a few KB
-ERRORS = {400: "请求无效", 404: "没有找到这个页面或文档", 405: "不支持的请求方法",
+ERRORS = {400: "请求无效", 401: "需要管理员登录", 403: "没有权限", 404: "没有找到这个页面或文档",
+          405: "不支持的请求方法", 429: "尝试过于频繁，请稍后再试",
           413: f"请求体过大（超过 {MAX_BODY // 1024} KB）", 414: "网址过长",
           415: "请求体应为 JSON", 431: "请求头过大"}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -46,6 +47,13 @@ def create_app(index_dir: Path | str | None = None, basket_db: Path | str | None
 
     app.register_blueprint(pages)
     app.register_blueprint(api, url_prefix="/api")
+
+    from kb.web.auth import csrf, init_auth
+    from kb.web.uploads import init_uploads
+
+    init_auth(app, basket_path)  # sign-in, CSRF on forms (issue 12)
+    csrf.exempt(api)  # the basket API: per-visitor, open as before (no account behind it)
+    init_uploads(app, Path(index_dir or default_index_dir()), basket_path)
 
     @app.before_request
     def open_request():
@@ -98,9 +106,11 @@ def create_app(index_dir: Path | str | None = None, basket_db: Path | str | None
         """Every 4xx the app or Werkzeug raises: JSON under /api/, a page elsewhere, in Chinese."""
         code = error.code or 500
         message = getattr(error, "kb_message", None) or ERRORS.get(code) or "请求无法处理"
+        # Allow (405), WWW-Authenticate (401), Retry-After (429/503) as the exception set them (RFC 9110)
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
         if wants_json():
-            return jsonify(error=f"{message} / {error.name.lower()}"), code
-        return render_template("error.html", code=code, message=message + "。"), code
+            return jsonify(error=f"{message} / {error.name.lower()}"), code, headers
+        return render_template("error.html", code=code, message=message + "。"), code, headers
 
     @app.errorhandler(500)
     def server_error(_error):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -15,7 +16,7 @@ from kb.refine import SORTS, refined_search
 from kb.search import MAX_QUERY_CHARS
 from kb.web import basket, searcher
 from kb.web.openapi import openapi_document
-from kb.web.views import PAGE_SIZE, facet_json, request_filters, request_page, search_filters
+from kb.web.views import PAGE_SIZE, facet_json, request_filters, search_filters
 
 api = Blueprint("api", __name__)
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -25,6 +26,7 @@ MAX_JSON_DEPTH = 8
 MAX_ITEM_ID = 2**63 - 1  # SQLite's integer range
 MAX_MOVE = 10 * MAX_ITEMS
 MAX_TEXT = 4000
+MAX_PAGE = 1000
 
 
 def error(message: str, status: int):
@@ -100,10 +102,21 @@ def text_field(body: dict[str, Any], name: str) -> str:
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:
-    try:
-        return max(low, min(int(request.args.get(name, default)), high))
-    except ValueError:
+    """An integer query parameter within [low, high] as the description states it; else 400."""
+    raw = request.args.get(name)
+    if raw is None:
         return default
+    try:
+        value = int(raw) if raw.strip().lstrip("+-").isdigit() and raw.isascii() else None
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise BadJson(f"{name} 应为 {low}–{high} 之间的整数 / {name} must be an integer from {low} to {high}")
+    return value
+
+
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+MODEL_IDS = re.compile(r"[^,]+(?:,[^,]+){1,3}")  # 2–4 ids, as the description's pattern says
 
 
 @api.get("/search")
@@ -112,10 +125,10 @@ def search():
     if len(q) > MAX_QUERY_CHARS:
         return error(f"查询过长（超过{MAX_QUERY_CHARS}字）/ query too long", 400)
     filters = request_filters()
-    if not q.strip() and not filters:
+    if not q.strip():  # the description: q required, not blank (filters narrow a query)
         return error("缺少查询参数 q / missing q", 400)
     limit = int_arg("limit", PAGE_SIZE, 1, 100)
-    page = request_page()
+    page = int_arg("page", 1, 1, MAX_PAGE)
     sort = request.args.get("sort", "relevance")
     if sort not in SORTS:
         return error("sort 应为 relevance、newest 或 oldest / sort must be relevance, newest or oldest", 400)
@@ -257,8 +270,9 @@ def handout_theme():
         return None, error("缺少主题参数 q / missing q", 400)
     if len(q) > MAX_QUERY_CHARS:
         return None, error(f"查询过长（超过{MAX_QUERY_CHARS}字）/ query too long", 400)
-    handout = handout_for(searcher(), q)
-    if not handout.sections:
+    theme = XML_ILLEGAL.sub(" ", q).strip()  # the theme is the Word title: no control characters
+    handout = handout_for(searcher(), theme) if theme else None
+    if handout is None or not handout.sections:
         return None, error("没有找到相关段落 / no passages for this theme", 404)
     return handout, None
 
@@ -315,11 +329,12 @@ def models():
 
 @api.get("/models/compare")
 def models_compare():
-    ids = [i for i in request.args.get("ids", "").split(",") if i]
+    raw = request.args.get("ids", "")
+    if not MODEL_IDS.fullmatch(raw):
+        return error("请给出 2–4 个模式编号：ids=a,b / give 2 to 4 model ids", 400)
+    ids = raw.split(",")
     catalogue = searcher().catalogue
     chosen = [catalogue.get(i) for i in ids]
-    if not 2 <= len(ids) <= 4:
-        return error("请给出 2–4 个模式编号：ids=a,b / give 2 to 4 model ids", 400)
     if any(m is None for m in chosen):
         return error("没有这个模式 / no such model", 404)
     return jsonify({"models": [m.to_dict() for m in chosen]})
