@@ -1,6 +1,5 @@
 """search over a real index on disk: ranking, phrases, traditional queries, filters, synonyms,
 exclusion, question words, snippets, and random queries that must never raise."""
-import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -92,20 +91,36 @@ def test_question_words_do_not_dilute(searcher):
     assert "无物业" in top(searcher, "老旧小区没有物业怎么办")[0]["passage"]
 
 
+def marked(hit):
+    return [hit["snippet"][s:e] for s, e in hit["marks"]]
+
+
 def test_snippets_mark_whole_terms(searcher):
     hit = top(searcher, "业委会")[0]
-    marked = re.findall(r"<mark>(.*?)</mark>", hit["snippet"])
-    assert marked and all(m in ("业委会", "业主委员会", "红色业委会") or "业委会" in m for m in marked)
-    assert "业<mark>委会" not in hit["snippet"]
-    code = top(searcher, "7+2+N")[0]["snippet"]
-    assert "<mark>7 2 N</mark>" in code
+    marks = marked(hit)
+    assert marks and all(m in ("业委会", "业主委员会", "红色业委会") or "业委会" in m for m in marks)
+    assert not any(hit["snippet"][s:e].startswith("委会") and hit["snippet"][s - 1:s] == "业"
+                   for s, e in hit["marks"])
+    assert "7 2 N" in marked(top(searcher, "7+2+N")[0])
 
 
-def test_snippet_escapes_html(searcher):
+def test_snippet_is_text_with_spans_and_the_web_escapes_it():
+    from kb.search import make_snippet
+    from kb.web.pages import marked_html
+
+    text, marks = make_snippet("<script>alert(1)</script>党建引领", {"党建引领"})
+    assert text == "<script>alert(1)</script>党建引领" and [text[s:e] for s, e in marks] == ["党建引领"]
+    out = str(marked_html(text, marks))
+    assert "<script>" not in out and "&lt;script&gt;" in out and "<mark>党建引领</mark>" in out
+
+
+def test_snippet_window_spans_point_into_the_cut_text():
     from kb.search import make_snippet
 
-    out = make_snippet("<script>alert(1)</script>党建引领", {"党建引领"})
-    assert "<script>" not in out and "&lt;script&gt;" in out and "<mark>党建引领</mark>" in out
+    text = "甲" * 300 + "党建引领" + "乙" * 300
+    snippet, marks = make_snippet(text, {"党建引领"})
+    assert snippet.startswith("…") and snippet.endswith("…") and len(snippet) < 200
+    assert [snippet[s:e] for s, e in marks] == ["党建引领"]
 
 
 def test_over_long_query_gets_a_message(searcher):
@@ -146,7 +161,7 @@ def test_reading_candidates_by_bound_gives_the_exhaustive_ranking(searcher, monk
     matching passage exactly would: same passages, same order, same scores."""
     import random
 
-    import kb.search as S
+    import kb.search.searcher as S
     from conftest import dev_judgments
 
     rng = random.Random(7)
