@@ -131,8 +131,9 @@ def reload() -> None:
     type_weights.cache_clear()
 
 
-def is_question(text: str) -> bool:
-    """Does the query read as a question (rather than keywords)?"""
+def is_question(text: str, tokens: list[str] | None = None) -> bool:
+    """Does the query read as a question (rather than keywords)? ``tokens``: the words of
+    ``text`` as :func:`kb.segment.segment` cuts them, when the caller has them already."""
     if QUESTION_MARK.search(text):
         return True
     words, phrases = framing_words()
@@ -141,7 +142,9 @@ def is_question(text: str) -> bool:
     compact = "".join(text.split())
     if len(compact) >= LONG_QUESTION and " " not in text.strip():
         return True
-    return any(w.text in words and len(w.text) >= 2 for w in segment.segment(text))
+    if tokens is None:
+        tokens = [w.text for w in segment.segment(text)]
+    return any(w in words and len(w) >= 2 for w in tokens)
 
 
 def question_words(text: str, stops: frozenset[str] = frozenset()) -> list[str]:
@@ -217,14 +220,16 @@ def expand(words: list[str], table: dict[str, list[tuple[str, float]]],
     return chosen
 
 
-def understand(text: str, stops: frozenset[str] = frozenset()) -> Question | None:
-    """Question understanding of a query's loose text; None when it does not read as a question."""
-    if not text.strip() or not is_question(text):
+def understand(text: str, stops: frozenset[str] = frozenset(),
+               tokens: list[str] | None = None) -> Question | None:
+    """Question understanding of a query's loose text; None when it does not read as a question.
+    ``tokens``: the words of ``text`` as :func:`kb.segment.segment` cuts them, if known."""
+    if not text.strip() or not is_question(text, tokens):
         return None
     words = question_words(text, stops)
     if not words:
         return None
-    everything = query_words(text)
+    everything = query_words(text) if tokens is None else [w.lower() for w in tokens]
     dropped = [w for w in everything if w not in words and segment.is_word(w)]
     return Question(words, expand(words, expansion_table()), dropped)
 

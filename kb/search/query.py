@@ -87,7 +87,9 @@ class ParsedQuery:
     cached words below instead of normalizing or segmenting the query again."""
 
     raw: str
+    normalized: str = ""                 # the whole query, normalized
     text: str = ""                       # the loose words, normalized
+    tokens: list[str] = field(default_factory=list)  # the loose text as segment.segment cuts it
     phrases: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     filters: dict[str, list[str]] = field(default_factory=dict)
@@ -100,7 +102,7 @@ class ParsedQuery:
     @cached_property
     def keywords(self) -> list[str]:
         """The loose text's words, stop words out (as if it were not a question)."""
-        return content_words(self.text) if self.text else []
+        return keep_content([t.lower() for t in self.tokens])
 
     @cached_property
     def words(self) -> list[str]:
@@ -165,7 +167,7 @@ def parse(raw: str) -> ParsedQuery:
     """Parse a user query; never raises."""
     raw = (raw or "")[: MAX_QUERY_CHARS * 5]
     parsed = ParsedQuery(raw=raw)
-    norm = normalize(raw.replace("\n", " "))
+    norm = parsed.normalized = normalize(raw.replace("\n", " "))
     phrases, rest = _split_quoted(norm)
     loose = []
     for piece in rest.split():
@@ -180,7 +182,8 @@ def parse(raw: str) -> ParsedQuery:
     parsed.phrases = [p.strip() for p in phrases if segment.is_word(p)]
     # "7 2 N" is one code: rejoin the loose pieces with spaces and let segment recognise it.
     parsed.text = " ".join(loose)
-    parsed.question = understand(parsed.text, stopwords()) if parsed.text else None
+    parsed.tokens = [w.text for w in segment.segment(parsed.text)] if parsed.text else []
+    parsed.question = understand(parsed.text, stopwords(), parsed.tokens) if parsed.text else None
     return parsed
 
 

@@ -55,9 +55,9 @@ def favicon():
     return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml")
 
 
-def converted_query(q: str) -> str:
-    """The query as searched when traditional characters were converted (width folding aside)."""
-    folded = normalize(q)
+def converted_query(q: str, folded: str) -> str:
+    """The query as searched (``folded``: normalized, as parsed) when traditional characters were
+    converted (width folding aside)."""
     if len(folded) != len(q):
         return ""
     changed = any(a != b and re.match(r"[\u3400-\u9fff]", a) for a, b in zip(q, folded))
@@ -73,7 +73,7 @@ def search_page():
     store, basket_id = basket()
     collected = {i["passage_id"] for i in store.items(basket_id)}
     context = {"q": q, "filters": filters, "page": page, "basket_count": len(collected),
-               "max_query": MAX_QUERY_CHARS, "param_labels": PARAM_LABELS, "converted": converted_query(q),
+               "max_query": MAX_QUERY_CHARS, "param_labels": PARAM_LABELS, "converted": "",
                "refine": refine, "sort": sort_of(refine), "sort_choices": SORT_CHOICES,
                "link_q": link_query(q, refine),
                "url": lambda **change: state_url("/", q, {**filters, **refine}, **change)}
@@ -83,6 +83,7 @@ def search_page():
     s = searcher()
     result = refined_search(s, q, refine.get("within"), sort_of(refine), page=page, limit=PAGE_SIZE,
                             filters=search_filters(filters), facets=True)
+    context["converted"] = converted_query(q, normalize(q) if result.error else result.query.normalized)
     names = {m.model_id: m.name for m in s.catalogue.models}
     grouped = one_group_per_hit if refine.get("bydoc") else group_by_document
     groups = grouped(result.hits)
