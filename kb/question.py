@@ -26,6 +26,7 @@ QUESTION_WORDS_FILE = "question_words.txt"
 EXPANSIONS_FILE = "expansions.tsv"
 TYPES_FILE = "question_types.tsv"
 HAND_FILE = "expansions_hand.txt"
+NOT_EXPANSIONS_FILE = "expansion_stopwords.txt"
 QUESTION_MARK = re.compile(r"[?？吗呢么][\s?？]*$")
 LONG_QUESTION = 12          # characters (no spaces, no field filters) that make a sentence
 HAND_PROBABILITY = 0.5      # weight of a hand-written expansion, on the learned table's scale
@@ -52,6 +53,12 @@ def framing_words() -> tuple[frozenset[str], tuple[str, ...]]:
     words = _lines(QUESTION_WORDS_FILE)
     phrases = tuple(sorted((w for w in words if len(w) >= 3), key=len, reverse=True))
     return frozenset(words), phrases
+
+
+@lru_cache(maxsize=1)
+def not_expansions() -> frozenset[str]:
+    """Words a question is never expanded to (function words, fragments: 应予, 删除 …)."""
+    return frozenset(_lines(NOT_EXPANSIONS_FILE))
 
 
 def read_table(text: str) -> dict[str, list[tuple[str, float]]]:
@@ -127,6 +134,7 @@ def expansion_table(data_dir: str | None = None) -> dict[str, list[tuple[str, fl
 def reload() -> None:
     """Forget the cached data files (after ``kb learn`` rewrote the table)."""
     framing_words.cache_clear()
+    not_expansions.cache_clear()
     expansion_table.cache_clear()
     type_weights.cache_clear()
 
@@ -204,12 +212,14 @@ class Question:
 def expand(words: list[str], table: dict[str, list[tuple[str, float]]],
            limit: int = MAX_EXPANSIONS) -> list[Expansion]:
     """Formal words for ``words``: per candidate the summed probabilities over the question's
-    words, the best ``limit`` kept; words the user typed are never added again."""
+    words, the best ``limit`` kept; words the user typed, and those of
+    ``kb/data/expansion_stopwords.txt``, are never added."""
     gathered: dict[str, Expansion] = {}
     typed = set(words)
+    skipped = not_expansions()
     for word in words:
         for formal, prob in table.get(word, []):
-            if formal in typed or prob < MIN_PROBABILITY:
+            if formal in typed or formal in skipped or prob < MIN_PROBABILITY:
                 continue
             exp = gathered.setdefault(formal, Expansion(formal, 0.0))
             exp.weight += prob
