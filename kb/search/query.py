@@ -95,10 +95,6 @@ class ParsedQuery:
     filters: dict[str, list[str]] = field(default_factory=dict)
     question: Question | None = None     # set when the loose words read as a question
 
-    @property
-    def empty(self) -> bool:
-        return not (self.text or self.phrases)
-
     @cached_property
     def keywords(self) -> list[str]:
         """The loose text's words, stop words out (as if it were not a question)."""
@@ -190,8 +186,3 @@ def parse(raw: str) -> ParsedQuery:
 def as_parsed(query: str | ParsedQuery) -> ParsedQuery:
     """A parsed query, parsing a string (callers holding one pass it on instead)."""
     return query if isinstance(query, ParsedQuery) else parse(query)
-
-
-def highlight_terms(parsed: ParsedQuery) -> set[str]:
-    """Whole terms to mark in snippets (see :attr:`ParsedQuery.marked_terms`)."""
-    return set(parsed.marked_terms)
