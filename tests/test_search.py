@@ -189,3 +189,27 @@ def test_columns_follow_the_segments(index_dir):
         live = {leaf.segment().segment_id() for leaf, _ in reader.leaf_readers()}
     assert {p.name for p in (index_dir / COLUMNS_DIR).iterdir()} == live
     assert not list(index_dir.glob("*.seg"))
+
+
+def test_a_query_is_normalized_and_cut_once_a_request(searcher, monkeypatch):
+    """Search, did-you-mean, related terms and the catalogue share the parsed query."""
+    import kb.models
+    import kb.search.query
+    import kb.search.related
+    from kb import segment
+    from kb.search import related_terms, synonym_groups
+
+    synonym_groups(), searcher.catalogue.keys  # loaded once a process / generation, not per request
+    normalized, cut = [], []
+    for module in (kb.search.query, kb.search.related, kb.models):
+        real = module.normalize
+        monkeypatch.setattr(module, "normalize", lambda t, real=real: normalized.append(t) or real(t))
+    real_segment = segment.segment
+    monkeypatch.setattr(segment, "segment", lambda t, *a, **k: cut.append(t) or real_segment(t, *a, **k))
+    q = "老旧小区 两楼连动 业委会"
+    result = searcher.search(q, facets=True)
+    searcher.suggestions(result.query)
+    related_terms(result.query, searcher.terms)
+    searcher.catalogue.sharing(result.query.topic, normalized=True)
+    assert normalized == [q]
+    assert cut.count(result.query.text) == 1
