@@ -19,7 +19,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+try:  # the installed kb, or the one PYTHONPATH names (to dump another checkout's results)
+    import kb  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(ROOT))
 
 SYNTAX = ["党建", "社区 治理", '"社会治理"', "业委会 -红色", "党建 地区:西藏", "两楼连动", "7 2 N",
           "7+2+N", "著眼於", "業主委員會", "地区:上海", "类型:经验案例 党建", "年份:2019 社区",
@@ -114,7 +117,9 @@ def main() -> None:
                 refined = refined_search(s, q, ["社区"], "newest", limit=5)
                 row["refined"] = [hit_row(h) for h in refined.hits]
             out.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
-    print(f"{len(queries)} queries → {args.out}")
+    import kb
+
+    print(f"{len(queries)} queries → {args.out} (kb from {Path(kb.__file__).parent})")
 
 
 if __name__ == "__main__":

@@ -88,9 +88,11 @@ def word_units(word: str, fields=SEARCH_FIELDS) -> list[Unit]:
     return units
 
 
-def phrase_units(text: str, fields=SEARCH_FIELDS, boost: float = 1.0) -> list[Unit]:
-    """A string as a phrase in each field (a single part: a plain term)."""
-    parts = tuple(phrase_parts(text))
+def phrase_units(text: str, fields=SEARCH_FIELDS, boost: float = 1.0,
+                 parts: tuple[str, ...] | None = None) -> list[Unit]:
+    """A string as a phrase in each field (a single part: a plain term); ``parts``: its
+    :func:`~kb.analysis.phrase_parts`, when known."""
+    parts = tuple(phrase_parts(text)) if parts is None else parts
     if not parts:
         return []
     check = compact(text) if len(parts) > 1 else ""
@@ -108,8 +110,9 @@ def plan(parsed: ParsedQuery) -> Plan:
     for word in words:
         out.units += word_units(word) if parsed.question is None else question_word_units(word)
     if parsed.question is not None:
-        out.units += question_units(parsed.question)
-        out.concepts = [(word, word_units(word, ("text",)) + expansion_units(parsed.question, word))
+        cut = {e.term: tuple(phrase_parts(e.term)) for e in parsed.question.expansions}  # once each
+        out.units += question_units(parsed.question, cut)
+        out.concepts = [(word, word_units(word, ("text",)) + expansion_units(parsed.question, word, cut))
                         for word in words]
         out.same_doc_decay = QUESTION_SAME_DOC_DECAY
     for group in parsed.synonyms:
@@ -135,17 +138,20 @@ def question_word_units(word: str) -> list[Unit]:
             for u in word_units(word)]
 
 
-def expansion_units(question: Question, word: str) -> list[Unit]:
-    """The text units of the expansions of one of the question's words (boost 1)."""
+def expansion_units(question: Question, word: str, cut: dict[str, tuple[str, ...]] | None = None) -> list[Unit]:
+    """The text units of the expansions of one of the question's words (boost 1); ``cut``:
+    the expansions' phrase parts, when known."""
+    cut = cut or {}
     return [u for e in question.expansions if word in e.sources
-            for u in phrase_units(e.term, ("text",))]
+            for u in phrase_units(e.term, ("text",), parts=cut.get(e.term))]
 
 
-def question_units(question: Question) -> list[Unit]:
+def question_units(question: Question, cut: dict[str, tuple[str, ...]] | None = None) -> list[Unit]:
     """The expansions and feedback terms of a question, each weighing less than a typed word."""
+    cut = cut or {}
     units = []
     for exp in question.expansions:
-        units += phrase_units(exp.term, EXPANSION_FIELDS, EXPANSION_BOOST * exp.weight)
+        units += phrase_units(exp.term, EXPANSION_FIELDS, EXPANSION_BOOST * exp.weight, cut.get(exp.term))
     for term, weight in question.feedback:
         units += phrase_units(term, ("text",), FEEDBACK_BOOST * weight)
     return units
