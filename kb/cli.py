@@ -205,10 +205,10 @@ def open_searcher(index_dir: Path | None):
 
 def format_hit(rank: int, hit: dict) -> str:
     """A hit for the terminal: title, where it comes from, the snippet with 【marks】."""
-    import html
+    from kb.search import pieces
 
     meta = " · ".join(str(x) for x in (hit["unit"], hit["place"], hit["year"], hit["type"]) if x)
-    snippet = html.unescape(hit["snippet"].replace("<mark>", "【").replace("</mark>", "】"))
+    snippet = "".join(f"【{text}】" if marked else text for text, marked in pieces(hit["snippet"], hit["marks"]))
     version = hit.get("version") or {}
     status = "" if not version else "  [现行 / current]" if version["is_current"] else (
         f"  [已有新版本 / superseded by {version['doc_id']}]")

@@ -287,7 +287,7 @@ def theme_records(searcher, theme: str, limit: int = HANDOUT_PASSAGES) -> list[d
     for hit in select(result.hits, limit):
         stored = searcher.passage(hit["passage_id"]) or {}
         stored.pop("note", None)  # the metadata's note on the source, not a trainer's note
-        record = {**stored, **{k: v for k, v in hit.items() if k not in ("snippet", "score")}}
+        record = {**stored, **{k: v for k, v in hit.items() if k not in ("snippet", "marks", "score")}}
         if source_kind(citation_meta(record)) == "LAW" and not (record.get("cite") or {}).get("article"):
             record["cite"] = {**(record.get("cite") or {}), "article": passage_articles(searcher, record)}
         records.append(record)

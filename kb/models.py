@@ -581,18 +581,20 @@ class Catalogue:
     def get(self, model_id: str) -> Model | None:
         return self.by_id.get(model_id)
 
-    def named_in(self, query: str) -> list[Model]:
-        """Models a query names (by key or alias), best first."""
-        text = canonical_name(normalize(query or "")).replace(" ", "")
+    def named_in(self, query: str, normalized: bool = False) -> list[Model]:
+        """Models a query names (by key or alias), best first (``normalized``: the query is
+        already, as a parsed query's text is)."""
+        text = canonical_name((query or "") if normalized else normalize(query or "")).replace(" ", "")
         if len(text) < 2:
             return []
         found = [model for model, keys in self.keys
                  if any(k in text or (len(text) >= 3 and text in k) for k in keys)]
         return sorted(found, key=lambda m: (-len(m.key), -len(m.mentions)))
 
-    def sharing(self, text: str, limit: int = 5) -> list[Model]:
-        """Models whose name shares a two-character piece with ``text`` (for empty results)."""
-        text = normalize(text or "")
+    def sharing(self, text: str, limit: int = 5, normalized: bool = False) -> list[Model]:
+        """Models whose name shares a two-character piece with ``text`` (for empty results;
+        ``normalized``: the text is already)."""
+        text = (text or "") if normalized else normalize(text or "")
         grams = {text[i:i + 2] for i in range(len(text) - 1) if re.match(r"[\u4e00-\u9fff]{2}", text[i:i + 2])}
         scored = [(sum(g in " ".join([m.name, *m.aliases]) for g in grams), m) for m in self.models]
         return [m for score, m in sorted(scored, key=lambda x: -x[0]) if score > 0][:limit]

@@ -75,7 +75,7 @@ def _collect(matcher, docs: array, weights: array) -> None:
             matcher.next()
 
 
-def _write_field(reader, fieldname: str, folder: Path, ndocs: int) -> None:
+def _write_field(reader, fieldname: str, folder: Path, n_passages: int) -> None:
     terms: list[bytes] = []
     offsets = array("q", [0])
     docs, weights = array("i"), array("f")
@@ -89,17 +89,17 @@ def _write_field(reader, fieldname: str, folder: Path, ndocs: int) -> None:
     np.save(folder / f"{fieldname}.docs.npy", np.frombuffer(docs, dtype=np.int32))
     np.save(folder / f"{fieldname}.weights.npy", np.frombuffer(weights, dtype=np.float32).astype(np.float16))
     if fieldname in SCORED_FIELDS:
-        lengths = np.array([reader.doc_field_length(n, fieldname) or 0 for n in range(ndocs)],
+        lengths = np.array([reader.doc_field_length(n, fieldname) or 0 for n in range(n_passages)],
                            dtype=np.float32)
         np.save(folder / f"{fieldname}.lengths.npy", lengths)
 
 
-def _write_facet(reader, fieldname: str, folder: Path, ndocs: int) -> None:
+def _write_facet(reader, fieldname: str, folder: Path, n_passages: int) -> None:
     values: dict = {}
-    codes = np.full(ndocs, -1, dtype=np.int32)
+    codes = np.full(n_passages, -1, dtype=np.int32)
     if reader.has_column(fieldname):
         column = reader.column_reader(fieldname)
-        for n in range(ndocs):
+        for n in range(n_passages):
             value = column[n]
             if value in (None, "", b"", NO_YEAR):
                 continue
@@ -118,10 +118,10 @@ def compact(text: str) -> str:
     return _NOT_WORD.sub("", fold_variants((text or "").lower()))
 
 
-def _write_compact(reader, folder: Path, ndocs: int) -> None:
+def _write_compact(reader, folder: Path, n_passages: int) -> None:
     blobs = {name: bytearray() for name in SCORED_FIELDS}
     offsets = {name: array("q", [0]) for name in SCORED_FIELDS}
-    for n in range(ndocs):
+    for n in range(n_passages):
         stored = reader.stored_fields(n)
         for name in SCORED_FIELDS:
             blobs[name] += compact(stored.get(name, "")).encode("utf-8")
@@ -137,14 +137,14 @@ def write_segment(reader, folder: Path) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
     try:
-        ndocs = reader.doc_count_all()
+        n_passages = reader.doc_count_all()
         for fieldname in LISTED_FIELDS:
             if fieldname in reader.schema:
-                _write_field(reader, fieldname, tmp, ndocs)
+                _write_field(reader, fieldname, tmp, n_passages)
         for fieldname in FACET_FIELDS:
             if fieldname in reader.schema:
-                _write_facet(reader, fieldname, tmp, ndocs)
-        _write_compact(reader, tmp, ndocs)
+                _write_facet(reader, fieldname, tmp, n_passages)
+        _write_compact(reader, tmp, n_passages)
         (tmp / "VERSION").write_text(VERSION)
         try:
             tmp.rename(folder)
@@ -229,7 +229,7 @@ def sweep(index_dir: Path, live: set[str], grace: float = 0.0) -> None:
                 pass
 
 
-def check_segment(folder: Path, ndocs: int) -> str:
+def check_segment(folder: Path, n_passages: int) -> str:
     """What is wrong with a segment's columns ('' if nothing): every file there, readable, and
     of the lengths the segment implies."""
     if not _current(folder):
@@ -242,18 +242,18 @@ def check_segment(folder: Path, ndocs: int) -> str:
             weights = FileSlices.npy(folder / f"{fieldname}.weights.npy")
             if len(offsets) != len(terms) + 1 or len(docs) != int(offsets[-1]) or len(weights) != len(docs):
                 return f"{fieldname}: 长度不符 / wrong length"
-            if len(docs) and int(docs.all().max()) >= ndocs:
+            if len(docs) and int(docs.all().max()) >= n_passages:
                 return f"{fieldname}.docs: 文档号越界 / document number out of range"
         for fieldname in SCORED_FIELDS:
-            if len(np.load(folder / f"{fieldname}.lengths.npy", mmap_mode="r")) != ndocs:
+            if len(np.load(folder / f"{fieldname}.lengths.npy", mmap_mode="r")) != n_passages:
                 return f"{fieldname}.lengths: 长度不符 / wrong length"
             offsets = np.load(folder / f"{fieldname}.compact.npy", mmap_mode="r")
-            if len(offsets) != ndocs + 1 or int(offsets[-1]) != os.path.getsize(folder / f"{fieldname}.compact.bin"):
+            if len(offsets) != n_passages + 1 or int(offsets[-1]) != os.path.getsize(folder / f"{fieldname}.compact.bin"):
                 return f"{fieldname}.compact: 长度不符 / wrong length"
         for fieldname in FACET_FIELDS:
             codes = np.load(folder / f"{fieldname}.codes.npy", mmap_mode="r")
             values = json.loads((folder / f"{fieldname}.values.json").read_text(encoding="utf-8"))
-            if len(codes) != ndocs or (len(codes) and int(codes.max()) >= len(values)):
+            if len(codes) != n_passages or (len(codes) and int(codes.max()) >= len(values)):
                 return f"{fieldname}.codes: 长度不符 / wrong length"
     except (OSError, ValueError, EOFError) as exc:
         return f"无法读取 / unreadable ({type(exc).__name__}: {getattr(exc, 'filename', None) or exc})"
@@ -399,14 +399,15 @@ class Joined:
 
 
 class IndexColumns:
-    """One reader generation of the whole index: its segments' columns joined, global document
-    number = segment offset + local number, with deletions and per-document priors as arrays."""
+    """One reader generation of the whole index: its segments' columns joined, global passage
+    number = segment offset + local (Whoosh document) number, with deletions and per-passage
+    priors as arrays. ``doc_codes`` numbers the documents the passages belong to."""
 
     def __init__(self, index_dir: Path | str, reader, prior_of: dict[str, float] | None = None):
         self.cache: dict = {}  # what searches derive from this generation (filters, score cache)
-        self.ndocs = reader.doc_count_all()
+        self.n_passages = reader.doc_count_all()
         self.segments: list[tuple[SegmentColumns, int]] = []
-        self.alive = np.ones(self.ndocs, dtype=bool)
+        self.alive = np.ones(self.n_passages, dtype=bool)
         for leaf, offset in reader.leaf_readers():
             if leaf.doc_count_all() == 0:
                 continue
@@ -416,18 +417,18 @@ class IndexColumns:
                 self.alive[deleted + offset] = False
         self._starts = np.array([offset for _, offset in self.segments], dtype=np.int64)
         self.lengths = {f: self._joined(lambda seg, f=f: seg.lengths(f), np.float32) for f in SCORED_FIELDS}
-        self.avg_length = {f: (float(reader.field_length(f)) / self.ndocs if self.ndocs else 0.0) or 1.0
+        self.avg_length = {f: (float(reader.field_length(f)) / self.n_passages if self.n_passages else 0.0) or 1.0
                            for f in SCORED_FIELDS}
         self.facets = {f: self._joined_facet(f) for f in FACET_FIELDS}
         self.doc_codes = self._doc_codes()
-        self.prior = np.ones(self.ndocs, dtype=np.float32)
+        self.prior = np.ones(self.n_passages, dtype=np.float32)
         if prior_of:
             codes, values = self.facets["type"]
             default = prior_of.get("*", 1.0)
             table = np.array([prior_of.get(v, default) for v in values] + [default], dtype=np.float32)
             self.prior = table[codes]  # code -1 picks the trailing default
         # documents: their first passage (metadata fields are the same on all their passages)
-        self.ndoc_codes = int(self.doc_codes.max()) + 1 if self.ndocs else 0
+        self.ndoc_codes = int(self.doc_codes.max()) + 1 if self.n_passages else 0
         self.first_passage = np.zeros(self.ndoc_codes, dtype=np.int64)
         numbered = np.flatnonzero(self.doc_codes >= 0)[::-1]
         self.first_passage[self.doc_codes[numbered]] = numbered
@@ -436,14 +437,14 @@ class IndexColumns:
                            for f in DOC_FIELDS}
 
     def _joined(self, load, dtype) -> np.ndarray:
-        out = np.zeros(self.ndocs, dtype=dtype)
+        out = np.zeros(self.n_passages, dtype=dtype)
         for seg, offset in self.segments:
             part = load(seg)
             out[offset:offset + len(part)] = part
         return out
 
     def _joined_facet(self, fieldname: str) -> tuple[np.ndarray, list]:
-        codes = np.full(self.ndocs, -1, dtype=np.int32)
+        codes = np.full(self.n_passages, -1, dtype=np.int32)
         index: dict = {}
         for seg, offset in self.segments:
             local, local_values = seg.facet(fieldname)
@@ -453,7 +454,7 @@ class IndexColumns:
 
     def _doc_codes(self) -> np.ndarray:
         """A number per document and segment (passages of one document share it)."""
-        codes = np.full(self.ndocs, -1, dtype=np.int64)
+        codes = np.full(self.n_passages, -1, dtype=np.int64)
         base = 0
         for seg, offset in self.segments:  # per segment: a replaced document's old version stays apart
             field = seg._field("doc_id")
@@ -500,34 +501,35 @@ class IndexColumns:
             return codes[0], weights[0], df
         return np.concatenate(codes), np.concatenate(weights), df
 
-    def joined(self, fieldname: str, docnums: np.ndarray) -> "Joined":
-        """The compacted field of each document, UTF-8, as one byte string."""
-        seg_of = np.searchsorted(self._starts, docnums, side="right") - 1
-        pieces = [b""] * len(docnums)
+    def joined(self, fieldname: str, passages: np.ndarray) -> "Joined":
+        """The compacted field of each of ``passages``, UTF-8, as one byte string."""
+        seg_of = np.searchsorted(self._starts, passages, side="right") - 1
+        pieces = [b""] * len(passages)
         for i, (seg, offset) in enumerate(self.segments):
             which = np.flatnonzero(seg_of == i)
             if not len(which):
                 continue
             blob, offsets = seg.blob(fieldname)
-            local = docnums[which] - offset
+            local = passages[which] - offset
             for k, start, end in zip(which.tolist(), offsets[local].tolist(), offsets[local + 1].tolist()):
                 pieces[k] = blob.read(start, end)
         return Joined(pieces)
 
     def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
-        """(global doc numbers ascending, weights) of a term over all segments, deletions included."""
+        """(global passage numbers ascending, weights) of a term over all segments, deletions
+        included."""
         key = term.encode("utf-8")
-        docs, weights = [], []
+        passages, weights = [], []
         for seg, offset in self.segments:
             got = seg.postings(fieldname, key)
             if got is not None:
-                docs.append(got[0] + np.int32(offset) if offset else got[0])
+                passages.append(got[0] + np.int32(offset) if offset else got[0])
                 weights.append(got[1].astype(np.float32))
-        if not docs:
+        if not passages:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-        if len(docs) == 1:
-            return docs[0], weights[0]
-        return np.concatenate(docs), np.concatenate(weights)
+        if len(passages) == 1:
+            return passages[0], weights[0]
+        return np.concatenate(passages), np.concatenate(weights)
 
     def field_terms(self, fieldname: str) -> list[str]:
         out: set[str] = set()

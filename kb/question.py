@@ -26,6 +26,7 @@ QUESTION_WORDS_FILE = "question_words.txt"
 EXPANSIONS_FILE = "expansions.tsv"
 TYPES_FILE = "question_types.tsv"
 HAND_FILE = "expansions_hand.txt"
+NOT_EXPANSIONS_FILE = "expansion_stopwords.txt"
 QUESTION_MARK = re.compile(r"[?？吗呢么][\s?？]*$")
 LONG_QUESTION = 12          # characters (no spaces, no field filters) that make a sentence
 HAND_PROBABILITY = 0.5      # weight of a hand-written expansion, on the learned table's scale
@@ -52,6 +53,12 @@ def framing_words() -> tuple[frozenset[str], tuple[str, ...]]:
     words = _lines(QUESTION_WORDS_FILE)
     phrases = tuple(sorted((w for w in words if len(w) >= 3), key=len, reverse=True))
     return frozenset(words), phrases
+
+
+@lru_cache(maxsize=1)
+def not_expansions() -> frozenset[str]:
+    """Words a question is never expanded to (function words, fragments: 应予, 删除 …)."""
+    return frozenset(_lines(NOT_EXPANSIONS_FILE))
 
 
 def read_table(text: str) -> dict[str, list[tuple[str, float]]]:
@@ -127,12 +134,14 @@ def expansion_table(data_dir: str | None = None) -> dict[str, list[tuple[str, fl
 def reload() -> None:
     """Forget the cached data files (after ``kb learn`` rewrote the table)."""
     framing_words.cache_clear()
+    not_expansions.cache_clear()
     expansion_table.cache_clear()
     type_weights.cache_clear()
 
 
-def is_question(text: str) -> bool:
-    """Does the query read as a question (rather than keywords)?"""
+def is_question(text: str, tokens: list[str] | None = None) -> bool:
+    """Does the query read as a question (rather than keywords)? ``tokens``: the words of
+    ``text`` as :func:`kb.segment.segment` cuts them, when the caller has them already."""
     if QUESTION_MARK.search(text):
         return True
     words, phrases = framing_words()
@@ -141,7 +150,9 @@ def is_question(text: str) -> bool:
     compact = "".join(text.split())
     if len(compact) >= LONG_QUESTION and " " not in text.strip():
         return True
-    return any(w.text in words and len(w.text) >= 2 for w in segment.segment(text))
+    if tokens is None:
+        tokens = [w.text for w in segment.segment(text)]
+    return any(w in words and len(w) >= 2 for w in tokens)
 
 
 def question_words(text: str, stops: frozenset[str] = frozenset()) -> list[str]:
@@ -201,12 +212,14 @@ class Question:
 def expand(words: list[str], table: dict[str, list[tuple[str, float]]],
            limit: int = MAX_EXPANSIONS) -> list[Expansion]:
     """Formal words for ``words``: per candidate the summed probabilities over the question's
-    words, the best ``limit`` kept; words the user typed are never added again."""
+    words, the best ``limit`` kept; words the user typed, and those of
+    ``kb/data/expansion_stopwords.txt``, are never added."""
     gathered: dict[str, Expansion] = {}
     typed = set(words)
+    skipped = not_expansions()
     for word in words:
         for formal, prob in table.get(word, []):
-            if formal in typed or prob < MIN_PROBABILITY:
+            if formal in typed or formal in skipped or prob < MIN_PROBABILITY:
                 continue
             exp = gathered.setdefault(formal, Expansion(formal, 0.0))
             exp.weight += prob
@@ -217,14 +230,16 @@ def expand(words: list[str], table: dict[str, list[tuple[str, float]]],
     return chosen
 
 
-def understand(text: str, stops: frozenset[str] = frozenset()) -> Question | None:
-    """Question understanding of a query's loose text; None when it does not read as a question."""
-    if not text.strip() or not is_question(text):
+def understand(text: str, stops: frozenset[str] = frozenset(),
+               tokens: list[str] | None = None) -> Question | None:
+    """Question understanding of a query's loose text; None when it does not read as a question.
+    ``tokens``: the words of ``text`` as :func:`kb.segment.segment` cuts them, if known."""
+    if not text.strip() or not is_question(text, tokens):
         return None
     words = question_words(text, stops)
     if not words:
         return None
-    everything = query_words(text)
+    everything = query_words(text) if tokens is None else [w.lower() for w in tokens]
     dropped = [w for w in everything if w not in words and segment.is_word(w)]
     return Question(words, expand(words, expansion_table()), dropped)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kb.search import SearchResult, content_words, highlight_terms, make_snippet, parse, synonym_groups
+from kb.search import ParsedQuery, SearchResult, as_parsed, parse, snippet_fields, synonym_groups
 
 SORTS = ("relevance", "newest", "oldest")
 SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
@@ -21,15 +21,15 @@ def compact(text: str) -> str:
     return "".join(str(text or "").lower().split())
 
 
-def satisfies(hit: dict[str, Any], raw: str) -> bool:
-    """Whether a passage (its text or title) holds every word of ``raw`` (or a synonym of it),
-    its quoted phrases, and none of its -excluded words."""
-    parsed = parse(raw)
+def satisfies(hit: dict[str, Any], query: str | ParsedQuery) -> bool:
+    """Whether a passage (its text or title) holds every word of the query (or a synonym of
+    it), its quoted phrases, and none of its -excluded words."""
+    parsed = as_parsed(query)
     text = compact(hit.get("passage", "")) + "\n" + compact(hit.get("title", ""))
     for phrase in parsed.phrases:
         if compact(phrase) not in text:
             return False
-    for word in (content_words(parsed.text) if parsed.text.strip() else []):
+    for word in parsed.keywords:
         word = compact(word)
         alternatives = {word} | {compact(m) for g in synonym_groups() if word in map(compact, g) for m in g}
         if not any(a and a in text for a in alternatives):
@@ -37,11 +37,11 @@ def satisfies(hit: dict[str, Any], raw: str) -> bool:
     return not any(compact(x) in text for x in parsed.excluded)
 
 
-def within_filters(within: list[str]) -> dict[str, list[str]]:
+def within_filters(within: list[ParsedQuery]) -> dict[str, list[str]]:
     """Field filters written in the refining queries (地区:上海 …) apply to the whole search."""
     filters: dict[str, list[str]] = {}
-    for raw in within:
-        for name, values in parse(raw).filters.items():
+    for parsed in within:
+        for name, values in parsed.filters.items():
             filters.setdefault(name, []).extend(values)
     return filters
 
@@ -64,18 +64,19 @@ def refined_search(searcher, q: str, within: list[str] | None = None, sort: str 
     sort = sort if sort in SORTS else "relevance"
     if sort == "relevance" and not within:
         return searcher.search(q, limit=limit, page=page, filters=filters, facets=facets)
+    refining = [parse(w) for w in within]  # each parsed once, not once a passage
     merged = {k: list(v) for k, v in (filters or {}).items()}
-    for name, values in within_filters(within).items():
+    for name, values in within_filters(refining).items():
         merged.setdefault(name, []).extend(values)
     result = searcher.search(q, limit=POOL, page=1, filters=merged or None, facets=facets)
     if result.error:
         return result
-    pool = [h for h in result.hits if all(satisfies(h, w) for w in within)]
+    pool = [h for h in result.hits if all(satisfies(h, w) for w in refining)]
     pool = sort_hits(pool, sort)
     if within:  # the refining words are marked too
-        terms = highlight_terms(parse(q)).union(*(highlight_terms(parse(w)) for w in within))
+        terms = result.query.marked_terms.union(*(w.marked_terms for w in refining))
         for hit in pool:
-            hit["snippet"] = make_snippet(hit["passage"], terms)
+            hit.update(snippet_fields(hit["passage"], terms))
     result.total = len(pool)
     result.hits = pool[(page - 1) * limit: page * limit]
     if facets and within:  # counts over the refined passages (the model facet is not in hits)

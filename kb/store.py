@@ -754,7 +754,7 @@ class IndexStore:
         with self.reading() as view:
             out = view.generation.stats()
             cols = view.columns()
-            out["documents"] = int(np.unique(cols.doc_codes[cols.alive]).size) if cols.ndocs else 0
+            out["documents"] = int(np.unique(cols.doc_codes[cols.alive]).size) if cols.n_passages else 0
         return out
 
     def documents(self) -> dict[str, dict]:

@@ -31,7 +31,8 @@ def test_search_json_has_the_contract_fields(cli_index):
     assert out.returncode == 0, out.stderr
     hits = json.loads(out.stdout)["hits"]
     assert hits[0]["source"] == "002_001294e5f676bdea.txt"
-    assert {"doc_id", "source", "title", "unit", "place", "year", "passage", "snippet", "score"} <= set(hits[0])
+    assert {"doc_id", "source", "title", "unit", "place", "year", "passage", "snippet", "marks", "score"} <= set(hits[0])
+    assert "7 2 N" in [hits[0]["snippet"][s:e] for s, e in hits[0]["marks"]]
 
 
 def test_search_text_output_names_the_case(cli_index):

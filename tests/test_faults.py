@@ -273,8 +273,9 @@ def test_did_you_mean_does_bounded_work(searcher, monkeypatch):
     from whoosh.searching import Searcher as WhooshSearcher
 
     from kb import search as ks
+    from kb.search import related
 
-    table = searcher._neighbours()
+    table = related.neighbours(searcher.columns())
     looked: list[str] = []
 
     class Counting(dict):
@@ -285,7 +286,7 @@ def test_did_you_mean_does_bounded_work(searcher, monkeypatch):
     def scan_every_term(*_args, **_kwargs):
         raise AssertionError("did-you-mean must not walk the whole term list")
 
-    monkeypatch.setattr(type(searcher), "_neighbours", lambda self: Counting())
+    monkeypatch.setattr(related, "neighbours", lambda cols: Counting())
     monkeypatch.setattr(WhooshSearcher, "suggest", scan_every_term)
     long_query = " ".join(f"qzv{n:02d}k" for n in range(34))[:200]  # 34 unknown words, no hit
     assert len(long_query) == 200 and not searcher.search(long_query).hits

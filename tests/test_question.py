@@ -83,3 +83,9 @@ def test_type_weights_favour_the_types_that_answer():
     assert weights["法律"] == 1.0
     assert learn.TYPE_FLOOR <= weights["地方性法规"] < 0.5
     assert weights["*"] == 1.0  # types it knows nothing about are left alone
+
+
+def test_function_words_are_never_expansions():
+    """物业 → 应予、删除 was noise the learned table picked up (kb/data/expansion_stopwords.txt)."""
+    table = {"物业": [("物业服务", 0.4), ("应予", 0.3), ("删除", 0.2)]}
+    assert [e.term for e in question.expand(["物业"], table)] == ["物业服务"]

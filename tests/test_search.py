@@ -1,6 +1,5 @@
 """search over a real index on disk: ranking, phrases, traditional queries, filters, synonyms,
 exclusion, question words, snippets, and random queries that must never raise."""
-import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -92,20 +91,36 @@ def test_question_words_do_not_dilute(searcher):
     assert "无物业" in top(searcher, "老旧小区没有物业怎么办")[0]["passage"]
 
 
+def marked(hit):
+    return [hit["snippet"][s:e] for s, e in hit["marks"]]
+
+
 def test_snippets_mark_whole_terms(searcher):
     hit = top(searcher, "业委会")[0]
-    marked = re.findall(r"<mark>(.*?)</mark>", hit["snippet"])
-    assert marked and all(m in ("业委会", "业主委员会", "红色业委会") or "业委会" in m for m in marked)
-    assert "业<mark>委会" not in hit["snippet"]
-    code = top(searcher, "7+2+N")[0]["snippet"]
-    assert "<mark>7 2 N</mark>" in code
+    marks = marked(hit)
+    assert marks and all(m in ("业委会", "业主委员会", "红色业委会") or "业委会" in m for m in marks)
+    assert not any(hit["snippet"][s:e].startswith("委会") and hit["snippet"][s - 1:s] == "业"
+                   for s, e in hit["marks"])
+    assert "7 2 N" in marked(top(searcher, "7+2+N")[0])
 
 
-def test_snippet_escapes_html(searcher):
+def test_snippet_is_text_with_spans_and_the_web_escapes_it():
+    from kb.search import make_snippet
+    from kb.web.pages import marked_html
+
+    text, marks = make_snippet("<script>alert(1)</script>党建引领", {"党建引领"})
+    assert text == "<script>alert(1)</script>党建引领" and [text[s:e] for s, e in marks] == ["党建引领"]
+    out = str(marked_html(text, marks))
+    assert "<script>" not in out and "&lt;script&gt;" in out and "<mark>党建引领</mark>" in out
+
+
+def test_snippet_window_spans_point_into_the_cut_text():
     from kb.search import make_snippet
 
-    out = make_snippet("<script>alert(1)</script>党建引领", {"党建引领"})
-    assert "<script>" not in out and "&lt;script&gt;" in out and "<mark>党建引领</mark>" in out
+    text = "甲" * 300 + "党建引领" + "乙" * 300
+    snippet, marks = make_snippet(text, {"党建引领"})
+    assert snippet.startswith("…") and snippet.endswith("…") and len(snippet) < 200
+    assert [snippet[s:e] for s, e in marks] == ["党建引领"]
 
 
 def test_over_long_query_gets_a_message(searcher):
@@ -146,7 +161,7 @@ def test_reading_candidates_by_bound_gives_the_exhaustive_ranking(searcher, monk
     matching passage exactly would: same passages, same order, same scores."""
     import random
 
-    import kb.search as S
+    import kb.search.searcher as S
     from conftest import dev_judgments
 
     rng = random.Random(7)
@@ -174,3 +189,27 @@ def test_columns_follow_the_segments(index_dir):
         live = {leaf.segment().segment_id() for leaf, _ in reader.leaf_readers()}
     assert {p.name for p in (index_dir / COLUMNS_DIR).iterdir()} == live
     assert not list(index_dir.glob("*.seg"))
+
+
+def test_a_query_is_normalized_and_cut_once_a_request(searcher, monkeypatch):
+    """Search, did-you-mean, related terms and the catalogue share the parsed query."""
+    import kb.models
+    import kb.search.query
+    import kb.search.related
+    from kb import segment
+    from kb.search import related_terms, synonym_groups
+
+    synonym_groups(), searcher.catalogue.keys  # loaded once a process / generation, not per request
+    normalized, cut = [], []
+    for module in (kb.search.query, kb.search.related, kb.models):
+        real = module.normalize
+        monkeypatch.setattr(module, "normalize", lambda t, real=real: normalized.append(t) or real(t))
+    real_segment = segment.segment
+    monkeypatch.setattr(segment, "segment", lambda t, *a, **k: cut.append(t) or real_segment(t, *a, **k))
+    q = "老旧小区 两楼连动 业委会"
+    result = searcher.search(q, facets=True)
+    searcher.suggestions(result.query)
+    related_terms(result.query, searcher.terms)
+    searcher.catalogue.sharing(result.query.topic, normalized=True)
+    assert normalized == [q]
+    assert cut.count(result.query.text) == 1

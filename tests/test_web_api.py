@@ -36,6 +36,8 @@ def test_search_api_returns_hits_facets_and_state(client):
     assert data["total"] >= 1 and data["hits"][0]["source"] == "003_7eae55bd553d4ef9.txt"
     assert {"province", "city", "district", "level", "year", "type"} <= set(data["facets"])
     assert data["facets"]["province"][0] == {"value": "上海市", "count": data["total"]}
+    hit = data["hits"][0]  # the snippet is plain text; marks are character spans into it
+    assert "<mark>" not in hit["snippet"] and "两楼联动" in [hit["snippet"][s:e] for s, e in hit["marks"]]
 
 
 def test_search_api_filters_by_facet_params(client):
@@ -241,6 +243,12 @@ def test_one_practice_many_places_and_at_most_four_to_compare(client):
     ids = [m["model_id"] for m in client.get("/api/models").get_json()["models"][:5]]
     five = client.get("/models/compare?" + "&".join(f"id={i}" for i in ids)).get_data(as_text=True)
     assert "一次最多比较 4 个模式，您选了 5 个" in five and five.count('class="compare-card"') == 4
+
+
+def test_search_page_marks_the_snippet_spans(client):
+    page = client.get("/?q=两楼联动").get_data(as_text=True)
+    snippets = re.findall(r'<p class="snippet">(.*?)</p>', page, re.S)
+    assert snippets and any("<mark>两楼联动</mark>" in s for s in snippets)
 
 
 def test_model_page_marks_only_the_model_names(client):

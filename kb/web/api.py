@@ -141,7 +141,7 @@ def search():
     if result.query.question is not None:
         body["question"] = result.query.question.to_dict()
     if not result.hits:
-        body["suggestions"] = s.suggestions(q)
+        body["suggestions"] = s.suggestions(result.query)
     return jsonify(body)
 
 

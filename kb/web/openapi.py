@@ -54,6 +54,12 @@ SIMILAR_ROW = {"type": "object", "properties": {
 def openapi_document() -> dict[str, Any]:
     hit = {"type": "object", "properties": {k: {"type": "string"} for k in (
         "doc_id", "source", "title", "unit", "place", "type", "passage_id", "passage", "snippet")}}
+    hit["properties"]["snippet"] = {"type": "string", "description": "摘要：段落中命中词最多的一段，纯文本（未转义，"
+                                    "显示为 HTML 时须先转义），截断处带 …"}
+    hit["properties"]["marks"] = {"type": "array", "description": "摘要中要标出的命中词：[起, 止) 字符下标（Unicode 码位，"
+                                  "按 snippet 计），升序、不重叠",
+                                  "items": {"type": "array", "items": {"type": "integer", "minimum": 0},
+                                            "minItems": 2, "maxItems": 2}}
     hit["properties"].update(year={"type": ["integer", "null"]}, score={"type": "number"},
                              collapsed={"type": "integer", "description": "折叠在此条下的相似文档数"},
                              similar={"type": "array", "items": SIMILAR_ROW,

@@ -1,5 +1,5 @@
-"""HTML pages: search, document, basket, help. All text is escaped by Jinja; only snippets built
-by kb.search (which escapes everything itself) are marked safe."""
+"""HTML pages: search, document, basket, help. All text is escaped by Jinja; the marked terms of
+snippets and passages (spans from kb.search) become ``<mark>`` here, around escaped text."""
 from __future__ import annotations
 
 import re
@@ -8,7 +8,7 @@ from flask import (Blueprint, abort, current_app, g, redirect, render_template, 
                    send_from_directory)
 from markupsafe import Markup, escape
 
-from kb.search import MAX_QUERY_CHARS, highlight_terms, mark_spans, parse, related_terms, render_marks
+from kb.search import MAX_QUERY_CHARS, mark_spans, parse, pieces, related_terms
 from kb.models import key_of
 from kb.normalize import normalize
 from kb.refine import refined_search
@@ -24,6 +24,13 @@ pages = Blueprint("pages", __name__)
 CJK = r"[\u4e00-\u9fff“”‘’（）《》、。]"
 HALF_WIDTH = re.compile(r"(?<=" + CJK + r")[,:;!?]|(?<=</mark>)[,:;!?]|[,:!?](?=" + CJK + r"|<mark>)")  # never an entity's ;
 FULL_WIDTH = {",": "，", ":": "：", ";": "；", "!": "！", "?": "？"}
+
+
+@pages.app_template_filter("marked")
+def marked_html(text: str, spans) -> Markup:
+    """``text`` escaped, with the spans (``[start, end]`` character offsets) in ``<mark>``."""
+    return Markup("").join(Markup("<mark>%s</mark>") % piece if marked else escape(piece)
+                           for piece, marked in pieces(text or "", spans or []))
 
 
 @pages.app_template_filter("cjk")
@@ -48,9 +55,9 @@ def favicon():
     return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml")
 
 
-def converted_query(q: str) -> str:
-    """The query as searched when traditional characters were converted (width folding aside)."""
-    folded = normalize(q)
+def converted_query(q: str, folded: str) -> str:
+    """The query as searched (``folded``: normalized, as parsed) when traditional characters were
+    converted (width folding aside)."""
     if len(folded) != len(q):
         return ""
     changed = any(a != b and re.match(r"[\u3400-\u9fff]", a) for a, b in zip(q, folded))
@@ -66,7 +73,7 @@ def search_page():
     store, basket_id = basket()
     collected = {i["passage_id"] for i in store.items(basket_id)}
     context = {"q": q, "filters": filters, "page": page, "basket_count": len(collected),
-               "max_query": MAX_QUERY_CHARS, "param_labels": PARAM_LABELS, "converted": converted_query(q),
+               "max_query": MAX_QUERY_CHARS, "param_labels": PARAM_LABELS, "converted": "",
                "refine": refine, "sort": sort_of(refine), "sort_choices": SORT_CHOICES,
                "link_q": link_query(q, refine),
                "url": lambda **change: state_url("/", q, {**filters, **refine}, **change)}
@@ -76,6 +83,7 @@ def search_page():
     s = searcher()
     result = refined_search(s, q, refine.get("within"), sort_of(refine), page=page, limit=PAGE_SIZE,
                             filters=search_filters(filters), facets=True)
+    context["converted"] = converted_query(q, normalize(q) if result.error else result.query.normalized)
     names = {m.model_id: m.name for m in s.catalogue.models}
     grouped = one_group_per_hit if refine.get("bydoc") else group_by_document
     groups = grouped(result.hits)
@@ -84,11 +92,10 @@ def search_page():
                    pages=max(1, -(-result.total // PAGE_SIZE)) if result.total else 0,
                    in_basket=collected)
     if not result.error:
-        context["suggestions"] = s.suggestions(q) if q else []
+        context["suggestions"] = s.suggestions(result.query) if q else []
     if not result.hits and not result.error:
-        context["related_models"] = s.catalogue.sharing(result.query.text or " ".join(result.query.phrases))
-        context.update(related=related_terms(result.query.text or " ".join(result.query.phrases),
-                                             s.terms))
+        context["related_models"] = s.catalogue.sharing(result.query.topic, normalized=True)
+        context.update(related=related_terms(result.query, s.terms))
     status = 400 if result.error else 200
     return render_template("search.html", **context), status
 
@@ -99,10 +106,9 @@ def document_page(doc_id: str):
     if not passages:
         abort(404)
     q = request.args.get("q", "")[:MAX_QUERY_CHARS]
-    terms = highlight_terms(parse(q)) if q else set()
+    terms = parse(q).marked_terms if q else frozenset()
     for p in passages:
-        spans = mark_spans(p["text"], terms) if terms else []
-        p["html"] = Markup(render_marks(p["text"], spans))
+        p["html"] = marked_html(p["text"], mark_spans(p["text"], terms) if terms else [])
     store, basket_id = basket()
     collected = {i["passage_id"] for i in store.items(basket_id)}
     return render_template("doc.html", doc=passages[0], passages=passages, q=q,
@@ -177,7 +183,7 @@ def model_page(model_id: str):
     # only the model's own names are marked (not every word of them: 党建 is everywhere)
     terms = {model.key.lower()} | {key_of(a).lower() for a in model.aliases if "、" not in a}
     for p in mentions:
-        p["html"] = Markup(render_marks(p["text"], mark_spans(p["text"], terms)))
+        p["html"] = marked_html(p["text"], mark_spans(p["text"], terms))
     store, basket_id = basket()
     collected = {i["passage_id"] for i in store.items(basket_id)}
     variants = [v for v in (s.catalogue.get(i) for i in model.variants) if v]

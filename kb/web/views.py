@@ -57,7 +57,7 @@ def group_by_document(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
             **{k: hit.get(k) for k in ("collapsed", "similar", "version")}})
         group["passages"].append(hit)
     for group in groups.values():  # passages that matched only through the title add nothing
-        marked = [h for h in group["passages"] if "<mark>" in h["snippet"]]
+        marked = [h for h in group["passages"] if h.get("marks")]
         group["hidden"] = len(group["passages"]) - len(marked or group["passages"][:1])
         group["passages"] = marked or group["passages"][:1]
     return list(groups.values())
