@@ -39,15 +39,13 @@ def seed_passages(count: int = 6, length: int = 220) -> list[str]:
     """Paragraphs of the corpus seeds, normalized (simplified), each cut to about ``length``."""
     from kb.normalize import normalize
 
+    per_file = [[line[:length] for line in normalize(path.read_text(encoding="utf-8")).split("\n")
+                 if len(line) >= length // 2]
+                for path in sorted(CORPUS.glob("*.txt"))]
     out = []
-    for path in sorted(CORPUS.glob("*.txt")):
-        for line in normalize(path.read_text(encoding="utf-8")).split("\n"):
-            if len(line) >= length // 2:
-                out.append(line[:length])
-                break
-        if len(out) == count:
-            break
-    return out
+    for round_ in range(max(map(len, per_file), default=0)):  # one paragraph of each seed in turn
+        out += [lines[round_] for lines in per_file if round_ < len(lines)]
+    return out[:count]
 
 
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:

@@ -122,8 +122,8 @@ def read_path(path: Path, name: str | None = None) -> Iterator[Document]:
         source = printable_name(name or path.name)
         yield from make_documents(make_doc_id(source), source, text, with_guesses(text, meta, path), pages)
         if pages and pages.missing:
-            raise ReadError(f"{shown}: {page_list(pages.missing)}是扫描页，未识别（未安装 OCR 引擎，安装：{INSTALL}）"
-                            f" / {len(pages.missing)} scanned pages not read: no OCR engine, {INSTALL}")
+            raise ReadError(f"{shown}: {page_list(pages.missing)}是扫描页，未识别（未安装 OCR 引擎，请在 kb 目录运行 {INSTALL}）"
+                            f" / {len(pages.missing)} scanned pages not read: no OCR engine, run {INSTALL}")
     except ReadError as exc:
         raise ReadError(printable_name(str(exc).split("\n")[0])) from exc
     except (UnicodeError, ValueError, OSError) as exc:

@@ -2,8 +2,8 @@
 of a paragraph, :func:`clean_ocr_text` repairs what OCR gets wrong in Chinese text (spaces between
 characters, half-width punctuation), and the text then goes through kb's normalize like any other.
 
-Engines, in order of preference (``KB_OCR_ENGINE`` picks one): RapidOCR (``pip install
-'kb[ocr]'``: PaddleOCR's models on onnxruntime, shipped inside the wheel) and Debian's Tesseract
+Engines, in order of preference (``KB_OCR_ENGINE`` picks one): RapidOCR (``pip install -e
+'.[ocr]'``: PaddleOCR's models on onnxruntime, shipped inside the wheel) and Debian's Tesseract
 (``apt-get install tesseract-ocr tesseract-ocr-chi-sim``). benchmarks/ocr_accuracy.py compares them.
 """
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:  # Pillow comes with the OCR extra
     from PIL import Image
 
-INSTALL = "pip install 'kb[ocr]'"
-INSTALL_HINT = (f"未安装 OCR 引擎，无法识别扫描页；安装：{INSTALL}（或 apt-get install tesseract-ocr "
-                f"tesseract-ocr-chi-sim）/ no OCR engine installed: {INSTALL}")
+INSTALL = "pip install -e '.[ocr]'"  # run in kb's source folder, as the README installs kb
+INSTALL_HINT = (f"未安装 OCR 引擎，无法识别扫描页，请在 kb 目录运行 {INSTALL} / no OCR engine installed: "
+                f"run {INSTALL} in kb's folder")
 TESSERACT_TIMEOUT = 300  # seconds for one page
 
 
@@ -163,11 +163,12 @@ def engine() -> Engine:
 
 CJK = r"\u3400-\u9fff\uf900-\ufaff"
 CJK_PUNCT = r"\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u201c-\u201d\u2018-\u2019\u2014\u2026"
-_SPACE_IN_CJK = re.compile(rf"(?<=[{CJK}{CJK_PUNCT}])[ \t]+(?=[{CJK}{CJK_PUNCT}\d])"
-                           rf"|(?<=[{CJK}{CJK_PUNCT}\d])[ \t]+(?=[{CJK}{CJK_PUNCT}])")
+_WIDE = rf"[{CJK}{CJK_PUNCT}]"
+_NEAR = rf"[{CJK}{CJK_PUNCT}\d,.;:?!()]"  # what sits beside a Chinese character without a space
+_SPACE_IN_CJK = re.compile(rf"(?<={_WIDE})[ \t]+(?={_NEAR})|(?<={_NEAR})[ \t]+(?={_WIDE})")
 _HALF_TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
-_HALF_PUNCT_BY_CJK = re.compile(rf"(?<=[{CJK}])[,;:?!]|[,;:?!](?=[{CJK}])|(?<=[{CJK}])\((?=[^()]*[{CJK}])"
-                                rf"|(?<=[{CJK}])\)|(?<=[{CJK}）])\.(?=[{CJK}“”]|$)")
+_HALF_PUNCT_BY_CJK = re.compile(rf"(?<=[{CJK}])[,;:?!]|[,;:?!](?=[{CJK}])|(?:(?<=[{CJK}])|^)\((?=[^()]*[{CJK}])"
+                                rf"|(?<=[{CJK}])\)|(?<=[{CJK}）])\.(?=[{CJK}“”]|$)", re.MULTILINE)
 
 
 def clean_ocr_text(text: str) -> str:
