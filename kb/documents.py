@@ -40,6 +40,7 @@ class Passage:
     article: str = ""   # 第五十六条 (laws and regulations)
     path: str = ""      # 第二章 自然人 › 第四节 宣告失踪和宣告死亡, or 一、总体要求 › （二）基本原则
     page: int = 0       # the page it begins on (a PDF or scan); 0 when the file has no pages
+    page_end: int = 0   # the page it ends on
 
 
 @dataclass
@@ -88,7 +89,7 @@ class Document:
         pieces = split_structured(self.text)
         pages = page_numbers(self.text, self.page_starts, [p.text for p in pieces])
         self.passages = [Passage(f"{self.doc_id}#p{i}", self.doc_id, i, piece.text, piece.heading,
-                                 piece.article, piece.path, page)
+                                 piece.article, piece.path, *page)
                          for i, (piece, page) in enumerate(zip(pieces, pages), 1)]
         return self
 
@@ -101,19 +102,23 @@ class Document:
         return self
 
 
-def page_numbers(text: str, starts: list[tuple[int, int]], pieces: list[str]) -> list[int]:
-    """The page each piece of ``text`` begins on (0 for all without ``starts``, the
+def page_numbers(text: str, starts: list[tuple[int, int]], pieces: list[str]) -> list[tuple[int, int]]:
+    """The pages each piece of ``text`` begins and ends on ((0, 0) for all without ``starts``, the
     (offset, page number) where each page begins). Pieces are found in order, blanks aside."""
     if not starts:
-        return [0] * len(pieces)
+        return [(0, 0)] * len(pieces)
     compact_at = [len("".join(text[:offset].split())) for offset, _ in starts]
     compact = "".join(text.split())
+
+    def page_at(position: int) -> int:
+        return starts[max(0, bisect_right(compact_at, position) - 1)][1]
+
     out, pos = [], 0
     for piece in pieces:
-        key = "".join(piece.split())[:40]
-        found = compact.find(key, pos) if key else -1
+        body = "".join(piece.split())
+        found = compact.find(body[:40], pos) if body else -1
         pos = found if found >= 0 else pos
-        out.append(starts[max(0, bisect_right(compact_at, pos) - 1)][1])
+        out.append((page_at(pos), page_at(pos + max(0, len(body) - 1))))
     return out
 
 

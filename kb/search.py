@@ -468,7 +468,7 @@ def make_snippet(text: str, terms: set[str], width: int = 160, **tags) -> str:
 # ---------------------------------------------------------------- searching
 
 HIT_FIELDS = ("doc_id", "source", "title", "unit", "place", "year", "type", "passage_id")
-EXTRA_FIELDS = ("level", "heading", "article", "path", "page", "ocr", "order", "province", "city", "district", "street",
+EXTRA_FIELDS = ("level", "heading", "article", "path", "page", "page_end", "ocr", "order", "province", "city", "district", "street",
                 "community", "collection")
 FACETS = ("province", "city", "district", "level", "year", "type", "models")
 SAME_DOC_DECAY = 0.6

@@ -5,6 +5,8 @@ characters, half-width punctuation), and the text then goes through kb's normali
 Engines, in order of preference (``KB_OCR_ENGINE`` picks one): RapidOCR (``pip install -e
 '.[ocr]'``: PaddleOCR's models on onnxruntime, shipped inside the wheel) and Debian's Tesseract
 (``apt-get install tesseract-ocr tesseract-ocr-chi-sim``). benchmarks/ocr_accuracy.py compares them.
+``KB_OCR_THREADS`` bounds RapidOCR's threads (default: every core), e.g. for uploads read beside a
+serving web server.
 """
 from __future__ import annotations
 
@@ -74,7 +76,9 @@ class RapidEngine:
         from rapidocr import RapidOCR
 
         logging.getLogger("RapidOCR").setLevel(logging.ERROR)
-        self._ocr = RapidOCR(params={"Global.log_level": "error"})
+        threads = int(os.environ.get("KB_OCR_THREADS") or -1)  # -1: every core
+        self._ocr = RapidOCR(params={"Global.log_level": "error",
+                                     "EngineConfig.onnxruntime.intra_op_num_threads": threads})
         self._lock = threading.Lock()  # one onnxruntime session; calls are serialized
 
     def lines(self, image: "Image.Image") -> list[Line]:
@@ -140,17 +144,19 @@ _engine_lock = threading.Lock()
 
 @lru_cache(maxsize=None)
 def _engine(name: str | None) -> Engine:
-    names = [name] if name else list(ENGINES)
-    for candidate in names:
+    broken = []
+    for candidate in [name] if name else list(ENGINES):
         factory = ENGINES.get(candidate)
         if factory is None:
             raise OcrUnavailable(f"未知的 OCR 引擎 KB_OCR_ENGINE={candidate} / unknown OCR engine "
                                  f"(rapidocr, tesseract)")
         try:
             return factory()
-        except (ImportError, OcrUnavailable, OSError):
+        except (ImportError, OcrUnavailable):
             continue
-    raise OcrUnavailable()
+        except Exception as exc:  # noqa: BLE001 — installed but failing (a missing system library …)
+            broken.append(f"{candidate}: {type(exc).__name__}: {str(exc).splitlines()[0][:80] if str(exc) else ''}")
+    raise OcrUnavailable(f"{INSTALL_HINT} ({'; '.join(broken)})" if broken else INSTALL_HINT)
 
 
 def engine() -> Engine:
@@ -202,7 +208,8 @@ def reflow(lines: list[Line]) -> str:
         return ""
     size = statistics.median(r.height for r in page_rows)
     left = statistics.median_low(sorted(r.x0 for r in page_rows))
-    right = max(r.x1 for r in page_rows)
+    ends = sorted(r.x1 for r in page_rows)
+    right = ends[int(0.9 * (len(ends) - 1))]  # the right margin; a stamp or page number beyond it aside
     paragraphs = [clean_ocr_text(page_rows[0].text)]
     for above, row in zip(page_rows, page_rows[1:]):
         text = clean_ocr_text(row.text)

@@ -144,7 +144,8 @@ def document(doc_id: str):
     links = searcher().similar_of(doc_id)  # date, similar (what differs), versions (现行 marked)
     return jsonify({**meta, **links, "passages": [{"passage_id": p["passage_id"], "order": p["order"],
                                           "heading": p.get("heading", ""), "article": p.get("article", ""),
-                                          "path": p.get("path", ""), "page": p.get("page", 0), "text": p["text"]}
+                                          "path": p.get("path", ""), "page": p.get("page", 0),
+                                          "page_end": p.get("page_end", 0), "text": p["text"]}
                                          for p in passages]})
 
 
