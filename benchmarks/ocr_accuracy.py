@@ -5,13 +5,13 @@
 
 Seed passages (corpus/, normalized) are rendered on A4 pages with Noto CJK, then scanned four
 ways: ``clean`` (as rendered), ``scan`` (rotated ±1.5°, grey noise σ=12), ``poor`` (±2°, σ=30,
-JPEG quality 60) and ``harsh`` (±3°, σ=45, JPEG quality 35). Each page goes through kb's own path — engine lines → reflow and
-clean_ocr_text → normalize — and is compared with the text drawn: accuracy = 1 − CER, the edit
-distance over the reference length, whitespace removed and punctuation widths folded (NFKC) on
-both sides. ``pdf`` rows read the ``scan`` pages as an image-only PDF through kb's PDF reader
-(pypdfium2 rendering at 300 dpi). Seconds are per page, the engine's model already loaded: wall
-clock, and CPU seconds (this process and its children, every thread), which a busy machine
-disturbs less. Prints a Markdown table.
+JPEG quality 60) and ``harsh`` (±3°, σ=45, JPEG quality 35). Each page goes through kb's own
+path — engine lines → reflow and clean_ocr_text → normalize — and is compared with the text
+drawn: accuracy = 1 − CER, the edit distance over the reference length, whitespace removed and
+punctuation widths folded (NFKC) on both sides. ``pdf`` rows read the ``scan`` pages as an
+image-only PDF through kb's PDF reader (pypdfium2 rendering at 300 dpi). Seconds are per page,
+the engine's model already loaded: wall clock, and CPU seconds (this process and its children,
+every thread), which a busy machine disturbs less. Prints a Markdown table.
 """
 from __future__ import annotations
 
