@@ -217,8 +217,11 @@ def format_hit(rank: int, hit: dict) -> str:
         collapsed = (f"\n    另有 {hit['collapsed']} 篇相似文档 / {hit['collapsed']} similar: "
                      + " ".join(row["doc_id"] for row in hit["similar"]))
     article = f" {hit['article']}" if hit.get("article") else ""
+    pages = f"{hit['page']}–{hit['page_end']}" if hit.get("page_end", 0) > hit.get("page", 0) else hit.get("page")
+    page = f"  第{pages}页 / p. {pages}" if hit.get("page") else ""
+    ocr = "  来源：OCR / from a scan" if hit.get("ocr") else ""
     return (f"{rank:>2}. {hit['title']}{article}  [{hit['score']:.2f}]{status}\n"
-            f"    {meta}\n    {hit['source']}  {hit['passage_id']}\n    "
+            f"    {meta}\n    {hit['source']}  {hit['passage_id']}{page}{ocr}\n    "
             + snippet.replace("\n", "\n    ") + collapsed)
 
 

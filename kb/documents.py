@@ -9,6 +9,7 @@ article is cut between 款), knowing its article and its 编/章/节 path. Numbe
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field, fields
 from pathlib import PurePosixPath
 from typing import Any, Iterable, Iterator, Mapping
@@ -38,6 +39,8 @@ class Passage:
     heading: str = ""
     article: str = ""   # 第五十六条 (laws and regulations)
     path: str = ""      # 第二章 自然人 › 第四节 宣告失踪和宣告死亡, or 一、总体要求 › （二）基本原则
+    page: int = 0       # the page it begins on (a PDF or scan); 0 when the file has no pages
+    page_end: int = 0   # the page it ends on
 
 
 @dataclass
@@ -61,6 +64,8 @@ class Document:
     note: str = ""
     content_hash: str = ""
     cite: dict[str, str] = field(default_factory=dict)  # citation fields (kb.citation.CITATION_FIELDS)
+    ocr: bool = False  # some of its text was read by OCR from a scan
+    page_starts: list[tuple[int, int]] = field(default_factory=list)  # (offset in text, page number)
     passages: list[Passage] = field(default_factory=list)
 
     @property
@@ -75,15 +80,17 @@ class Document:
 
     def metadata(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("text", "passages")}
+                if f.name not in ("text", "passages", "page_starts")}
         data["place"] = self.place
         return data
 
     def split(self) -> "Document":
         """Fill :attr:`passages` from :attr:`text`; returns self."""
+        pieces = split_structured(self.text)
+        pages = page_numbers(self.text, self.page_starts, [p.text for p in pieces])
         self.passages = [Passage(f"{self.doc_id}#p{i}", self.doc_id, i, piece.text, piece.heading,
-                                 piece.article, piece.path)
-                         for i, piece in enumerate(split_structured(self.text), 1)]
+                                 piece.article, piece.path, *page)
+                         for i, (piece, page) in enumerate(zip(pieces, pages), 1)]
         return self
 
     def rename(self, doc_id: str) -> "Document":
@@ -93,6 +100,26 @@ class Document:
             passage.doc_id = doc_id
             passage.passage_id = f"{doc_id}#p{passage.order}"
         return self
+
+
+def page_numbers(text: str, starts: list[tuple[int, int]], pieces: list[str]) -> list[tuple[int, int]]:
+    """The pages each piece of ``text`` begins and ends on ((0, 0) for all without ``starts``, the
+    (offset, page number) where each page begins). Pieces are found in order, blanks aside."""
+    if not starts:
+        return [(0, 0)] * len(pieces)
+    compact_at = [len("".join(text[:offset].split())) for offset, _ in starts]
+    compact = "".join(text.split())
+
+    def page_at(position: int) -> int:
+        return starts[max(0, bisect_right(compact_at, position) - 1)][1]
+
+    out, pos = [], 0
+    for piece in pieces:
+        body = "".join(piece.split())
+        found = compact.find(body[:40], pos) if body else -1
+        pos = found if found >= 0 else pos
+        out.append((page_at(pos), page_at(pos + max(0, len(body) - 1))))
+    return out
 
 
 # ---------------------------------------------------------------- names and ids

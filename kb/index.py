@@ -80,7 +80,7 @@ def make_schema() -> Schema:
         year=NUMERIC(int, stored=True, sortable=True),
         type=ID(stored=True, sortable=True),
         collection=STORED, note=STORED, heading=STORED, cite=STORED, author=STORED, article=STORED,
-        path=STORED,
+        path=STORED, page=STORED, page_end=STORED, ocr=STORED,
         content_hash=ID(stored=True),
         models=KEYWORD(stored=True, commas=True, scorable=False),
         text=TEXT(analyzer=analyzer, stored=True),
@@ -115,6 +115,10 @@ def passage_records(doc: Document, models_of: dict[str, list[str]] | None = None
             record["article"] = passage.article
         if passage.path:
             record["path"] = passage.path
+        if passage.page:
+            record.update(page=passage.page, page_end=passage.page_end)
+        if doc.ocr:
+            record["ocr"] = True
         if models_of.get(passage.passage_id):
             record["models"] = ",".join(models_of[passage.passage_id])
         yield record

@@ -570,6 +570,14 @@ def merge_policy(writer, segments: list) -> list:
     return keep
 
 
+def add_new_fields(writer) -> None:
+    """Fields a newer kb stores (a passage's page, ``ocr``) join an older index's schema."""
+    current = make_schema()
+    for name in current.names():
+        if name not in writer.schema:
+            writer.add_field(name, current[name])
+
+
 class Transaction:
     """One commit: passages deleted and added, the catalogue and the terms replaced — all visible
     together at the commit or not at all."""
@@ -796,6 +804,7 @@ class IndexStore:
         _prepare_segmenter(self.folder, [], ("setup",))
         writer = self._writer(lock_timeout, procs)
         try:
+            add_new_fields(writer)
             self._clean_leftovers(writer.generation - 1, writing=writer)
             gen = writer.generation - 1
             catalogue = _read_catalogue(_side_file(self.folder, CATALOGUE, gen))

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from webfixtures import LiveServer
 
-SUFFIXES = (".txt", ".md", ".html", ".docx", ".pdf", ".jsonl", ".jsonl.gz")
+SUFFIXES = (".txt", ".md", ".html", ".docx", ".pdf", ".jsonl", ".jsonl.gz", ".png", ".tif")
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "big5", "utf-16", "latin-1", "shift_jis")
 SAMPLE = "社区议事协商是基层治理的重要方式。居民代表每月开会，讨论小区停车与加装电梯。"
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))

@@ -2,7 +2,8 @@
 
 ``read_path`` picks the reader by suffix, applies a sidecar ``NAME.meta.json`` (title, unit,
 place, year, type …, or ``documents`` to cut a file that bundles several pieces) and splits the
-documents into passages.
+documents into passages. A PDF or a scanned image gives :class:`Pages`: its passages keep their
+page numbers, and a document read (in part) by OCR is marked ``ocr``.
 """
 from __future__ import annotations
 
@@ -15,17 +16,19 @@ from kb.documents import (Document, apply_metadata, guess_title, make_doc_id, pr
                           split_collection)
 from kb.normalize import normalize
 from kb.metadata import guess
-from kb.readers import docx, html, jsonl, pdf, txt
+from kb.readers import docx, html, image, jsonl, pdf, txt
 from kb.readers.limits import MAX_BYTES, mb
+from kb.readers.ocr import INSTALL
+from kb.readers.pages import Pages, page_list
 
 
 class ReadError(Exception):
     """A file that cannot be read; the message is one line for the user."""
 
 
-READERS: dict[str, Callable[[Path], str]] = {
+READERS: dict[str, Callable[[Path], str | Pages]] = {
     ".txt": txt.read, ".md": txt.read, ".text": txt.read, ".docx": docx.read, ".pdf": pdf.read,
-    ".html": html.read, ".htm": html.read,
+    ".html": html.read, ".htm": html.read, **{suffix: image.read for suffix in image.SUFFIXES},
 }
 PLACE_KEYS = ("province", "city", "district", "street", "community", "level")
 RECORD_SUFFIXES = (".jsonl", ".jsonl.gz")
@@ -53,15 +56,31 @@ def content_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def make_documents(doc_id: str, source: str, text: str, meta: dict) -> list[Document]:
-    """Normalized documents from raw text plus metadata (several if ``meta['documents']``)."""
-    clean = normalize(text)
+def normalize_pages(pages: Pages) -> tuple[str, list[tuple[int, int]]]:
+    """The normalized text of the pages, and (offset, page number) where each page with text begins."""
+    clean, starts = "", []
+    for number, page in enumerate(pages.texts, 1):
+        text = normalize(page)
+        if text.strip():
+            clean += "\n" if clean else ""
+            starts.append((len(clean), number))
+            clean += text
+    return clean, starts
+
+
+def make_documents(doc_id: str, source: str, text: str, meta: dict,
+                   pages: Pages | None = None) -> list[Document]:
+    """Normalized documents from raw text plus metadata (several if ``meta['documents']``); the
+    text of ``pages`` when given, whose page numbers the passages keep."""
+    clean, starts = normalize_pages(pages) if pages else (normalize(text), [])
     if not clean.strip():
         raise ReadError(f"{source}: 文件没有可索引的文字 / no text to index")
     pieces = meta.get("documents")
     if not pieces:
         doc = apply_metadata(Document(doc_id, source, clean, title=guess_title(clean)), meta)
         doc.content_hash = content_hash(clean)
+        doc.page_starts = starts
+        doc.ocr = bool(pages and pages.ocr)
         return [doc.split()]
     docs = []
     for i, (part, part_text) in enumerate(split_collection(clean, pieces), 1):
@@ -69,6 +88,7 @@ def make_documents(doc_id: str, source: str, text: str, meta: dict) -> list[Docu
         apply_metadata(doc, meta)
         apply_metadata(doc, part)
         doc.content_hash = content_hash(part_text)
+        doc.ocr = bool(pages and pages.ocr)
         docs.append(doc.split())
     return docs
 
@@ -95,10 +115,15 @@ def read_path(path: Path, name: str | None = None) -> Iterator[Document]:
             raise ReadError(f"{shown}: 空文件 / empty file")
         if size > MAX_BYTES:
             raise ReadError(f"{shown}: 文件过大（超过 {mb(MAX_BYTES)} MB，可用 KB_MAX_FILE_MB 调整）/ file too large")
-        text = reader(path)
+        content = reader(path)
+        pages = content if isinstance(content, Pages) else None
+        text = pages.text() if pages else content
         meta = sidecar(path)
         source = printable_name(name or path.name)
-        yield from make_documents(make_doc_id(source), source, text, with_guesses(text, meta, path))
+        yield from make_documents(make_doc_id(source), source, text, with_guesses(text, meta, path), pages)
+        if pages and pages.missing:
+            raise ReadError(f"{shown}: {page_list(pages.missing)}是扫描页，未识别（未安装 OCR 引擎，请在 kb 目录运行 {INSTALL}）"
+                            f" / {len(pages.missing)} scanned pages not read: no OCR engine, run {INSTALL}")
     except ReadError as exc:
         raise ReadError(printable_name(str(exc).split("\n")[0])) from exc
     except (UnicodeError, ValueError, OSError) as exc:

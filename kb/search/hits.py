@@ -10,7 +10,7 @@ from kb.search.query import ParsedQuery
 from kb.search.snippets import snippet_fields
 
 HIT_FIELDS = ("doc_id", "source", "title", "unit", "place", "year", "type", "passage_id")
-EXTRA_FIELDS = ("level", "heading", "article", "path", "order", "province", "city", "district", "street",
+EXTRA_FIELDS = ("level", "heading", "article", "path", "page", "page_end", "ocr", "order", "province", "city", "district", "street",
                 "community", "collection")
 
 

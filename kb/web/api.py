@@ -153,11 +153,12 @@ def document(doc_id: str):
     first = passages[0]
     meta = {k: first.get(k) for k in ("doc_id", "source", "title", "unit", "place", "province", "city",
                                       "district", "street", "community", "level", "year", "type",
-                                      "collection", "note")}
+                                      "collection", "note", "ocr")}
     links = searcher().similar_of(doc_id)  # date, similar (what differs), versions (现行 marked)
     return jsonify({**meta, **links, "passages": [{"passage_id": p["passage_id"], "order": p["order"],
                                           "heading": p.get("heading", ""), "article": p.get("article", ""),
-                                          "path": p.get("path", ""), "text": p["text"]}
+                                          "path": p.get("path", ""), "page": p.get("page", 0),
+                                          "page_end": p.get("page_end", 0), "text": p["text"]}
                                          for p in passages]})
 
 
