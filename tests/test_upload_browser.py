@@ -1,6 +1,6 @@
 """Sign-in and upload through `kb serve` (two worker processes) and headless Chromium: what a
-signed-out visitor sees, a wrong password, an administrator uploading Word, GB18030 text, a zip
-and a folder and watching each file's outcome, finding the new text without a restart, bad zips
+signed-out visitor sees, a wrong password, an administrator uploading Word, GB18030 text, a zip,
+a scanned PDF and a folder and watching each file's outcome, finding the new text without a restart, bad zips
 refused with their reason and nothing written, CSRF, and axe on the new pages at 1280 and 390 px."""
 import io
 import json
@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pytest
 from docx import Document as DocxDocument
+from scans import save_image_pdf, scan
 
 from conftest import CORPUS, ROOT
 from webfixtures import LiveServer, chromium_browser
@@ -145,6 +146,9 @@ def test_an_administrator_uploads_watches_and_finds_the_text(server, browser, tm
         z.writestr("香樟/香樟调解室.txt", "香樟调解室制度\n香樟调解室" + BODY.replace("议事", "调解"))
         for i in range(24):
             z.writestr(f"香樟/简报{i:02d}.txt", f"香樟简报第{i}期：第{i}号楼完成第{i * 3}项微更新，涉及{i + 5}户居民。")
+    scanned = save_image_pdf([scan(["红杉议事厅扫描通知", "红杉议事厅每月第一个周六开放，居民可就楼道堆物、停车和"
+                                    "绿化提出议题，由楼组长汇总后提交社区议事会讨论决定。"], dpi=200, seed=9,
+                                   crop=True)], files / "红杉议事厅通知.pdf", dpi=200)  # no text layer: OCR
     folder = tmp_path / "樟树湾资料"
     (folder / "二级").mkdir(parents=True)
     (folder / "二级" / "樟树湾议事.txt").write_text("樟树湾议事规则\n樟树湾" + BODY, encoding="utf-8")
@@ -156,7 +160,7 @@ def test_an_administrator_uploads_watches_and_finds_the_text(server, browser, tm
     assert page.url.endswith("/upload") and page.locator("a#upload-link").count() == 1
     shot(page, "upload-desktop-empty")
     before = generation(server)
-    states = upload_and_wait(page, [word, gb, hostile, archive], folder)
+    states = upload_and_wait(page, [word, gb, hostile, archive, scanned], folder)
     shot(page, "upload-desktop-summary")
     seen = outcomes(page)
     assert seen["银杏议事坊工作办法.docx"][0] in ("added", "similar")  # they share a body: linked
@@ -165,15 +169,17 @@ def test_an_administrator_uploads_watches_and_finds_the_text(server, browser, tm
     assert seen["香樟/香樟调解室.txt"][0] in ("added", "similar")
     assert seen["樟树湾资料/二级/樟树湾议事.txt"][0] in ("added", "similar")  # the folder's relative path
     assert seen["<img src=x onerror=window.__xss=1>.txt"][0] in ("added", "similar")
+    assert seen["红杉议事厅通知.pdf"][0] in ("added", "similar") and "来源：OCR" in seen["红杉议事厅通知.pdf"][1]
     assert page.evaluate("typeof window.__xss") == "undefined"  # names are text, never markup
     summary = page.inner_text("#job-summary")
-    assert summary.startswith("完成：共 29 个文件") and "失败 0 个文件" in summary  # 30 rows, the zip itself not counted
+    assert summary.startswith("完成：共 30 个文件") and "失败 0 个文件" in summary  # 31 rows, the zip itself not counted
     assert states and "完成" in states[-1]
     print("job states seen by the page:", states)
     assert generation(server) > before
     assert "job=" in page.url  # a reload keeps the job
     for query, title in [("银杏议事坊", "银杏议事坊工作办法"), ("梧桐睦邻点", "梧桐睦邻点建设方案"),
-                         ("香樟调解室", "香樟调解室制度"), ("樟树湾议事", "樟树湾议事规则")]:
+                         ("香樟调解室", "香樟调解室制度"), ("樟树湾议事", "樟树湾议事规则"),
+                         ("红杉议事厅", "红杉议事厅")]:
         page.goto(server.url + "/?q=" + quote(query))
         page.wait_for_selector("article.doc")
         assert title in page.inner_text("article.doc >> nth=0"), query
