@@ -25,7 +25,8 @@ from typing import Any, Callable, Iterable
 
 from kb.documents import Document, printable_name
 from kb.readers import ReadError, read_path, supported
-from kb.readers.limits import MAX_BYTES, MAX_INFLATED, MAX_ZIP_ENTRIES, mb
+from kb.readers.limits import MAX_INFLATED, MAX_ZIP_ENTRIES, mb
+from kb.store import pid_alive
 
 JOBS_FILE = "jobs.sqlite"
 UPLOADS_DIR = "uploads"
@@ -188,18 +189,6 @@ def jobs_path(basket_db: Path | str) -> Path:
     return Path(basket_db).parent / JOBS_FILE
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class JobStore:
     """Jobs and their files in SQLite; the uploaded files under ``uploads/<job id>/``."""
 
@@ -310,7 +299,7 @@ class JobStore:
         with self._connect() as db:
             query = "SELECT id, pid, updated FROM jobs WHERE state IN ('queued', 'reading', 'indexing')"
             rows = db.execute(query + (" AND id=?" if job_id else ""), (job_id,) if job_id else ()).fetchall()
-            stale = [r["id"] for r in rows if not _pid_alive(r["pid"]) or now - r["updated"] > STALE_SECONDS]
+            stale = [r["id"] for r in rows if not pid_alive(r["pid"]) or now - r["updated"] > STALE_SECONDS]
             for stale_id in stale:
                 db.execute("UPDATE jobs SET state='failed', message=? WHERE id=?", (INTERRUPTED, stale_id))
                 db.execute("UPDATE job_files SET state='done', outcome='failed', detail=? "

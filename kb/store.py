@@ -204,7 +204,10 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         raise
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this id runs (on this machine; another user's counts)."""
+    if not pid:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -248,7 +251,7 @@ def _recover(folder: Path) -> None:
                     holder.release()
         for staging in folder.parent.glob(folder.name + ".building-*"):
             match = re.match(r".*\.building-(\d+)-", staging.name)
-            if match and not _pid_alive(int(match.group(1))):
+            if match and not pid_alive(int(match.group(1))):
                 shutil.rmtree(staging, ignore_errors=True)
     except OSError:
         pass

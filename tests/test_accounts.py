@@ -1,6 +1,5 @@
 """Administrators: hashed passwords, hashed tokens, sessions, the sign-in backoff, `kb admin`."""
 import sqlite3
-import time
 
 import pytest
 from click.testing import CliRunner

@@ -9,16 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, ROOT
-from webfixtures import LiveServer
+from conftest import CORPUS
+from webfixtures import kb_cli as kb, LiveServer
 
 EXAMPLES = 25  # per operation and phase: the two runs take about half a minute together
 SEED = 12
 
 
-def kb(*args, env=None, stdin=None):
-    return subprocess.run([sys.executable, "-m", "kb.cli", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, input=stdin, env={**os.environ, **(env or {})}, timeout=300)
 
 
 @pytest.fixture(scope="module")

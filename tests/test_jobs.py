@@ -1,7 +1,6 @@
 """Upload jobs without the web: names, zip archives refused whole, outcomes per file, recovery."""
 import io
 import os
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -147,8 +146,8 @@ def test_a_job_reports_each_file_and_indexes_what_it_read(tmp_path, index):
     assert by_name["empty.txt"]["outcome"] == "failed" and "空文件" in by_name["empty.txt"]["detail"]
     assert by_name["pack.zip"]["outcome"] == "archive" and "2 个文件" in by_name["pack.zip"]["detail"]
     assert by_name["sub/b.txt"]["outcome"] == "similar" and SEED.stem in by_name["sub/b.txt"]["detail"]
-    assert by_name["c.png"]["outcome"] == "failed" and "不支持" in by_name["c.png"]["detail"]
-    assert by_name["note.odt"]["outcome"] == "failed"
+    assert by_name["c.png"]["outcome"] == "failed" and "图像" in by_name["c.png"]["detail"]  # read by OCR: not an image
+    assert by_name["note.odt"]["outcome"] == "failed" and "不支持" in by_name["note.odt"]["detail"]
     assert job["summary"] == {**job["summary"], "files": 7, "added": 1, "similar": 1, "copy": 1,
                               "unchanged": 1, "failed": 3}
     from kb.search import Searcher

@@ -2,7 +2,6 @@
 opens, reports in one line, or repairs. Crashes are deterministic: the writer kills itself at a
 named point (KB_CRASH_AT, a test-only switch) and the index must open with exactly the old or the
 new state — passages, catalogue and harvested terms together."""
-import errno
 import os
 import shutil
 import signal

@@ -2,11 +2,8 @@
 signed-out visitor sees, a wrong password, an administrator uploading Word, GB18030 text, a zip,
 a scanned PDF and a folder and watching each file's outcome, finding the new text without a restart, bad zips
 refused with their reason and nothing written, CSRF, and axe on the new pages at 1280 and 390 px."""
-import io
 import json
 import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 import zipfile
@@ -17,8 +14,8 @@ import pytest
 from docx import Document as DocxDocument
 from scans import save_image_pdf, scan
 
-from conftest import CORPUS, ROOT
-from webfixtures import LiveServer, chromium_browser
+from conftest import CORPUS
+from webfixtures import kb_cli as kb, LiveServer, chromium_browser
 
 SHOTS = Path(os.environ["KB_SCREENSHOTS"]) if os.environ.get("KB_SCREENSHOTS") else None
 PASSWORD = "correct horse battery"
@@ -27,9 +24,6 @@ BODY = ("为加强基层治理，社区建立居民议事制度，每月召开�
         "协商解决停车难、加装电梯、垃圾分类等问题，议定事项在公示栏公开，接受居民监督。")
 
 
-def kb(*args, env=None, stdin=None):
-    return subprocess.run([sys.executable, "-m", "kb.cli", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, input=stdin, env={**os.environ, **(env or {})}, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,12 @@ HOSTILE_TEXT = ("社区议事厅安全测试<script>window.__xss=1</script>\n"
                 "这一段用于检查页面转义：社区治理、议事协商、物业服务都要依法进行，居民参与。")
 
 
+def kb_cli(*args, env=None, stdin=None) -> subprocess.CompletedProcess:
+    """`kb …` through this interpreter (no PATH assumption), with text on its standard input."""
+    return subprocess.run([sys.executable, "-m", "kb.cli", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, input=stdin, env={**os.environ, **(env or {})}, timeout=300)
+
+
 def make_corpus(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for path in CORPUS.iterdir():
