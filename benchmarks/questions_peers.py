@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The peers on kb's own passages: plain-language questions over the same index (issue 11).
 
-Reads every live passage (passage_id, source, text) of an existing kb index — read only, through
-kb.store — builds each peer of benchmarks/run.py over exactly those passages, searches every
+Reads every live passage (passage_id, source, text) of an existing kb index through kb.store (no
+passage is written; opening an index may create its jieba cache, DIR/.cache — give a copy if that
+matters), builds each peer of benchmarks/run.py over exactly those passages, searches every
 question of the judged file (top 10), and scores the runs with the official passage scorer, over
 the whole file and over the folds of benchmarks/questions_cv.py (same seed, same folds). The peers
 learn nothing, so their whole-file figure is their cross-validated figure (the mean of the folds,
