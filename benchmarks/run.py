@@ -3,6 +3,8 @@
     pip install -e '.[bench]'
     python benchmarks/run.py                # full run: corpus/ + ../shared/corpus-ext, CMRC 2018
     python benchmarks/run.py --quick        # a smoke run on a slice (minutes, not half an hour)
+    python benchmarks/run.py --only cmrc    # CMRC 2018 MRR@10 of kb and the peers alone (minutes)
+    python benchmarks/run.py --only latency --index DIR   # in-process query latency on an existing index
 
 Measures index build (wall time, characters/s, ratio to raw jieba.lcut, peak RSS, size on disk),
 query latency (Python API, and HTTP against `kb serve` with 1/8/32 clients on 127.0.0.1),
@@ -174,6 +176,47 @@ class BM25S:
         return [self.meta[i] for i in docs[0]]
 
 
+def java_home() -> None:
+    """JAVA_HOME for Anserini (Java 21 or newer): kept if set, else the newest JDK under /usr/lib/jvm."""
+    if os.environ.get("JAVA_HOME"):
+        return
+    found = []
+    for release in Path("/usr/lib/jvm").glob("*/release"):
+        m = re.search(r'JAVA_VERSION="(\d+)', release.read_text(errors="replace"))
+        if m and int(m.group(1)) >= 21:
+            found.append((int(m.group(1)), release.parent))
+    if found:
+        os.environ["JAVA_HOME"] = str(max(found)[1])
+
+
+class Lucene:
+    """Lucene BM25 (k1 0.9, b 0.4) over CJK bigrams: Anserini's `zh` analyzer, through Pyserini's
+    LuceneIndexer and Anserini's SimpleSearcher (Pyserini's own LuceneSearcher wraps the same class,
+    but importing it pulls torch). Needs `pip install pyjnius` + `pip install --no-deps pyserini`, Java ≥ 21."""
+
+    name = "Lucene BM25 over CJK bigrams (Anserini/Pyserini)"
+
+    def build(self, passages, folder: Path):
+        java_home()
+        from pyserini.index.lucene import LuceneIndexer
+        from pyserini.pyclass import autoclass
+
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        self.meta = [(pid, source) for pid, source, _ in passages]
+        indexer = LuceneIndexer(str(folder), args=["-index", str(folder), "-language", "zh"], threads=2)
+        for i, (_, _, text) in enumerate(passages):
+            indexer.add_doc_dict({"id": str(i), "contents": text})
+        indexer.close()
+        self.searcher = autoclass("io.anserini.search.SimpleSearcher")(str(folder))
+        self.searcher.set_language("zh")
+
+    def search(self, q: str, k: int = 10):
+        if not q.strip():
+            return []
+        return [self.meta[int(h.docid)] for h in self.searcher.search(q, k)]
+
+
 class Kb:
     name = "kb"
 
@@ -333,6 +376,46 @@ def cmrc(engines: list, quick: bool) -> dict[str, dict]:
     return out
 
 
+PEERS = {"toy": ToyWhoosh(), "tantivy": Tantivy(), "bm25s": BM25S(), "lucene": Lucene()}
+
+
+def only_cmrc(args) -> None:
+    """`--only cmrc`: the CMRC 2018 table alone, printed and kept in benchmarks/out/cmrc.json."""
+    began = time.perf_counter()
+    engines = [Kb(), *[type(PEERS[key])() for key in args.peers.split(",") if key]]
+    got = cmrc(engines, args.quick)
+    print("\n| CMRC 2018 (dev) | MRR@10 | Recall@10 | questions |\n|---|---|---|---|")
+    for name, c in got.items():
+        print(f"| {name} | {c['mrr@10']:.3f} | {c['recall@10']:.3f} | {c['queries']} |")
+    print(f"\n({time.perf_counter() - began:.0f} s, commit {args.commit})")
+    (OUT / "cmrc.json").write_text(json.dumps(got, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def only_latency(args) -> None:
+    """`--only latency --index DIR`: kb's in-process query latency on an index built beforehand
+    (e.g. `kb index corpus ../shared/corpus-ext --index DIR`), with the full run's queries
+    (dev + the same seeded sample of the corpus; the corpus is read, not indexed)."""
+    from kb.search import Searcher
+
+    docs, passages = load_passages(args.quick)
+    queries = dev_queries() + sample_queries(docs, passages, args.queries if not args.quick else 200)
+    searcher = Searcher(args.index)
+    searcher.search("党建")  # the one warm-up query of the full run, so the figures compare
+    samples, _ = timed(lambda q: searcher.search(q, limit=10), queries)
+    p = percentiles(samples)
+    try:
+        from kb.store import IndexStore
+
+        stats = IndexStore(args.index).stats()
+    except Exception as exc:  # noqa: BLE001 — only a caption
+        stats = {"error": str(exc)}
+    print(f"\n| query latency (ms, {len(queries)} queries: dev + sampled) | p50 | p95 | p99 | max |\n|---|---|---|---|---|")
+    print(f"| kb (Python API), {args.index} | {p['p50']:.1f} | {p['p95']:.1f} | {p['p99']:.1f} | {p['max']:.0f} |")
+    print(f"\n(index: {stats or '?'}; commit {args.commit}; load average {os.getloadavg()[0]:.1f})")
+    (OUT / "latency.json").write_text(json.dumps({"index": str(args.index), "queries": len(queries), **p},
+                                                 indent=1), encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -340,10 +423,21 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=1000, help="queries sampled from the corpus")
     ap.add_argument("--reuse-index", action="store_true",
                     help="keep benchmarks/out/kb-index from an earlier run (its build is not re-measured)")
-    ap.add_argument("--peers", default="toy,tantivy,bm25s", help="peers to run, comma-separated")
+    ap.add_argument("--peers", default="toy,tantivy,bm25s",
+                    help="peers to run, comma-separated (toy, tantivy, bm25s, lucene)")
     ap.add_argument("--skip-cmrc", action="store_true", help="leave out the CMRC 2018 quality table")
+    ap.add_argument("--only", choices=("cmrc", "latency"),
+                    help="one measurement alone, printed (RESULTS.md is not written)")
+    ap.add_argument("--index", type=Path, help="with --only latency: an existing kb index to query")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.only:
+        args.commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                     text=True).stdout.strip()
+        if args.only == "latency" and not args.index:
+            ap.error("--only latency needs --index DIR")
+        (only_cmrc if args.only == "cmrc" else only_latency)(args)
+        return
     report: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "quick": args.quick,
                     "command": " ".join(["python benchmarks/run.py", *sys.argv[1:]]),
                     "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -384,7 +478,7 @@ def main() -> None:
     print("kb latency:", report["latency"]["kb (Python API)"], flush=True)
 
     chosen = args.peers.split(",")
-    peers = [p for key, p in (("toy", ToyWhoosh()), ("tantivy", Tantivy()), ("bm25s", BM25S())) if key in chosen]
+    peers = [p for key, p in PEERS.items() if key in chosen]
     for peer in peers:
         began = time.perf_counter()
         peer.build(passages, OUT / f"peer-{peer.__class__.__name__}")
