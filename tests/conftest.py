@@ -47,3 +47,11 @@ def searcher(index_dir):
 
     with Searcher(index_dir) as s:
         yield s
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, one per test module (webfixtures.chromium_browser)."""
+    from webfixtures import chromium_browser
+
+    yield from chromium_browser()

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 from docx import Document as DocxDocument
 
-from webfixtures import chromium_browser, serve_corpus
+from webfixtures import serve_corpus
 
 SHOTS = Path(os.environ["KB_SCREENSHOTS"]) if os.environ.get("KB_SCREENSHOTS") else None
 FILE_NAME = re.compile(r"\d{3}_[0-9a-f]{16}")
@@ -24,11 +24,6 @@ def server(tmp_path_factory):
     live = serve_corpus(tmp_path_factory.mktemp("handout-live"))
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from chromium_browser()
 
 
 def keep(path: Path) -> None:

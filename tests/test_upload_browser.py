@@ -3,7 +3,6 @@ signed-out visitor sees, a wrong password, an administrator uploading Word, GB18
 a scanned PDF and a folder and watching each file's outcome, finding the new text without a restart, bad zips
 refused with their reason and nothing written, CSRF, and axe on the new pages at 1280 and 390 px."""
 import json
-import os
 import urllib.error
 import urllib.request
 import zipfile
@@ -15,15 +14,12 @@ from docx import Document as DocxDocument
 from scans import save_image_pdf, scan
 
 from conftest import CORPUS
-from webfixtures import kb_cli as kb, LiveServer, chromium_browser
+from webfixtures import kb_cli as kb, LiveServer, screenshot
 
-SHOTS = Path(os.environ["KB_SCREENSHOTS"]) if os.environ.get("KB_SCREENSHOTS") else None
 PASSWORD = "correct horse battery"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 BODY = ("为加强基层治理，社区建立居民议事制度，每月召开一次会议，居民代表、楼组长和党员参加，"
         "协商解决停车难、加装电梯、垃圾分类等问题，议定事项在公示栏公开，接受居民监督。")
-
-
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +38,8 @@ def server(tmp_path_factory):
     live.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    yield from chromium_browser()
-
-
 def shot(page, name):
-    if SHOTS:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    screenshot(page, name, full_page=True)
 
 
 def http(method, url, data=None, headers=None):

@@ -1,20 +1,16 @@
 """The real thing: `kb serve` in a subprocess, driven over HTTP and by headless Chromium
 (Debian's /usr/bin/chromium through Playwright). A browser that cannot start fails the test."""
 import json
-import os
 import shutil
 import urllib.error
 import urllib.request
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from docx import Document as DocxDocument
 
 from conftest import CORPUS
-from webfixtures import LiveServer, chromium_browser, serve_corpus
-
-SHOTS = Path(os.environ.get("KB_SCREENSHOTS", "")) if os.environ.get("KB_SCREENSHOTS") else None
+from webfixtures import LiveServer, screenshot, serve_corpus
 
 
 @pytest.fixture(scope="module")
@@ -24,15 +20,8 @@ def server(tmp_path_factory):
     live.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    yield from chromium_browser()
-
-
 def shot(page, name):
-    if SHOTS:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+    screenshot(page, name)
 
 
 def get(url):

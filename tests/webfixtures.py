@@ -104,3 +104,11 @@ def chromium_browser():
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def screenshot(page, name: str, full_page: bool = False) -> None:
+    """Save the page as <name>.png in $KB_SCREENSHOTS when it is set (for a person to look at)."""
+    folder = os.environ.get("KB_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
