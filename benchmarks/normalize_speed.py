@@ -4,9 +4,9 @@
     python benchmarks/normalize_speed.py --quick    # corpus/ seeds only
     PYTHONPATH=/tmp/old python benchmarks/normalize_speed.py --baseline old_normalize
 
-Each row times kb.normalize.normalize and jieba.lcut over the same texts (best of ``--repeat``
+Each row times kb.text.normalize.normalize and jieba.lcut over the same texts (best of ``--repeat``
 passes, caches warm); ``--baseline MODULE`` also times that module's normalize(), interleaved with
-kb's (e.g. a copy of an older kb/normalize.py). Prints a Markdown table for benchmarks/RESULTS.md.
+kb's (e.g. a copy of an older kb/text/normalize.py). Prints a Markdown table for benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
-from kb.normalize import normalize, traditional_chars  # noqa: E402
+from kb.text.normalize import normalize, traditional_chars  # noqa: E402
 
 
 def corpus_ext(name: str, limit: int | None = None) -> list[str]:

@@ -30,8 +30,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 
-from kb.normalize import normalize  # noqa: E402
-from kb.readers import ocr, pdf  # noqa: E402
+from kb.text.normalize import normalize  # noqa: E402
+from kb.ingest.readers import ocr, pdf  # noqa: E402
 from scans import degrade, render_page, save_image_pdf, seed_passages  # noqa: E402
 
 CONDITIONS = {"clean": dict(angle=0.0, noise=0.0), "scan": dict(angle=1.5, noise=12.0),

@@ -20,7 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kb import learn, question, search
+from kb.search import learn, question
+from kb import search
 from kb.search import Searcher
 
 FIGURES = re.compile(r"mrr@10=([\d.]+) recall@10=([\d.]+) hit@1=([\d.]+)")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The peers on kb's own passages: plain-language questions over the same index (issue 11).
 
-Reads every live passage (passage_id, source, text) of an existing kb index through kb.store (no
+Reads every live passage (passage_id, source, text) of an existing kb index through kb.index.store (no
 passage is written; opening an index may create its jieba cache, DIR/.cache — give a copy if that
 matters), builds each peer of benchmarks/run.py over exactly those passages, searches every
 question of the judged file (top 10), and scores the runs with the official passage scorer, over
@@ -36,7 +36,7 @@ from questions_cv import FIGURES, folds_of, score  # noqa: E402
 
 
 def _read_passages(folder: Path) -> list[tuple[str, str, str]]:
-    from kb.store import IndexStore
+    from kb.index.store import IndexStore
 
     store = IndexStore(folder)
     try:

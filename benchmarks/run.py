@@ -64,7 +64,7 @@ def load_passages(quick: bool):
     files, problems = expand_paths(paths)
     docs = read_all(files, problems)
     if quick:  # a slice of the laws keeps the smoke run short
-        from kb.readers import jsonl, make_documents, ReadError
+        from kb.ingest.readers import jsonl, make_documents, ReadError
 
         docs += [d for i, d in enumerate(jsonl.read(SHARED / "corpus-ext" / "laws.jsonl.gz", make_documents, ReadError))
                  if i < 150]
@@ -221,7 +221,7 @@ class Kb:
     name = "kb"
 
     def build(self, passages=None, folder: Path = None, docs=None):
-        from kb.ingest import rebuild as build
+        from kb.ingest.pipeline import rebuild as build
 
         build(folder, docs)
         from kb.search import Searcher
@@ -349,7 +349,7 @@ def cmrc(engines: list, quick: bool) -> dict[str, dict]:
     qrels = {l.split("\t")[0]: l.split("\t")[2] for l in (folder / "cmrc2018_dev_qrels.tsv").read_text(encoding="utf-8").splitlines() if l.strip()}
     if quick:
         queries = queries[:300]
-    from kb.readers import ReadError, jsonl, make_documents
+    from kb.ingest.readers import ReadError, jsonl, make_documents
 
     tmp = OUT / "cmrc.jsonl"
     tmp.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
@@ -404,7 +404,7 @@ def only_latency(args) -> None:
     samples, _ = timed(lambda q: searcher.search(q, limit=10), queries)
     p = percentiles(samples)
     try:
-        from kb.store import IndexStore
+        from kb.index.store import IndexStore
 
         stats = IndexStore(args.index).stats()
     except Exception as exc:  # noqa: BLE001 — only a caption
@@ -497,7 +497,7 @@ def main() -> None:
     report["cold_start_shipped"] = cold_start_shipped()
     print("cold start on the shipped corpus:", report["cold_start_shipped"], flush=True)
 
-    from kb import evaluate as ev
+    from kb.search import evaluate as ev
 
     judged = ev.load_judgments(SHARED / "eval" / "dev.jsonl")
     run = [(j, [{"source": h["source"], "text": h["passage"]} for h in kb_searcher.search(j.query, limit=10).hits])

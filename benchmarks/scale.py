@@ -9,7 +9,7 @@ kept in ``--work`` and reused), then
 
 * **build**: full ``kb index`` of the corpus in a subprocess — wall and CPU time, passages/s and
   characters/s, peak RSS of all its processes together (sampled) and of the largest one (wait4);
-* **index on disk**: Whoosh's files, the columns (kb/postings.py), the side files apart;
+* **index on disk**: Whoosh's files, the columns (kb/index/postings.py), the side files apart;
 * **queries**: p50/p95/p99 through the Python API (``kb.search.Searcher``, one process, one
   thread) for the dev queries plus ``--queries`` sampled ones (seeded: real titles, runs of real
   words, real questions of questions-train), the same list at every size;

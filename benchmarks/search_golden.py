@@ -32,8 +32,8 @@ SYNTAX = ["党建", "社区 治理", '"社会治理"', "业委会 -红色", "党
 
 
 def build(index: Path) -> None:
-    from kb.ingest import rebuild
-    from kb.readers import read_path
+    from kb.ingest.pipeline import rebuild
+    from kb.ingest.readers import read_path
 
     docs = [d for p in sorted((ROOT / "corpus").glob("*.txt")) for d in read_path(p)]
     docs += list(read_path(ROOT / "tests" / "data" / "laws-sample.jsonl.gz"))
@@ -90,7 +90,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.rebuild or not args.index.exists():
         build(args.index)
-    from kb.refine import refined_search
+    from kb.search.refine import refined_search
     from kb.search import Searcher, related_terms
 
     exact_scores()

@@ -199,8 +199,8 @@ def found(url: str, code: str) -> bool:
 
 def sentence_pool() -> list[str]:
     sys.path.insert(0, str(ROOT))
-    from kb.documents import sentences
-    from kb.normalize import normalize
+    from kb.text.documents import sentences
+    from kb.text.normalize import normalize
 
     text = "\n".join(normalize(p.read_text(encoding="utf-8")) for p in sorted((ROOT / "corpus").glob("*.txt")))
     return [s for line in text.split("\n") for s in sentences(line) if len(s) >= 30]

@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
-from kb.documents import ARTICLE, DIVISION, Document  # noqa: E402
+from kb.text.documents import ARTICLE, DIVISION, Document  # noqa: E402
 
 DEFAULT_SOURCES = (ROOT / "corpus", SHARED / "corpus-ext" / "laws.jsonl.gz",
                    SHARED / "corpus-ext" / "reports.jsonl.gz")
@@ -103,7 +103,7 @@ def group_of(path: Path) -> str:
 def read_documents(sources: Iterable[Path]) -> Iterator[tuple[str, Document]]:
     """(group, document) of every real document, in a fixed order, through kb's own readers."""
     from kb.cli import expand_paths
-    from kb.readers import ReadError, read_path
+    from kb.ingest.readers import ReadError, read_path
 
     files, problems = expand_paths([Path(s) for s in sources])
     if problems:
@@ -206,13 +206,13 @@ def text_of(loose: list[str], articles: list[str], chapters: list[str]) -> str:
 
 def passages_of(text: str, meta: dict) -> int:
     """How many passages kb makes of ``text`` (its own normalize and split)."""
-    from kb.readers import make_documents
+    from kb.ingest.readers import make_documents
 
     return sum(len(d.passages) for d in make_documents("x", "x", text, meta))
 
 
 def copy_key(text: str) -> bytes:
-    """The exact-copy key of kb/similar.py's rule (text without whitespace)."""
+    """The exact-copy key of kb/index/similar.py's rule (text without whitespace)."""
     return hashlib.sha1(re.sub(r"\s+", "", text).encode("utf-8")).digest()
 
 
@@ -362,8 +362,8 @@ _ANALYZER = []
 
 def _analyzer():
     if not _ANALYZER:
-        from kb import segment
-        from kb.analysis import KbAnalyzer
+        from kb.text import segment
+        from kb.text.analysis import KbAnalyzer
 
         segment.setup()
         _ANALYZER.append(KbAnalyzer())
@@ -372,7 +372,7 @@ def _analyzer():
 
 def sample_corpus_passages(folder: Path, k: int, seed: int) -> list[str]:
     """``k`` passages of a written corpus, reservoir-sampled as kb reads them (seeded)."""
-    from kb.readers import read_path
+    from kb.ingest.readers import read_path
 
     rng = random.Random(seed)
     out: list[str] = []

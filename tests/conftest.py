@@ -27,14 +27,14 @@ def dev_judgments() -> list[dict]:
 
 @pytest.fixture(scope="session")
 def corpus_docs():
-    from kb.readers import read_path
+    from kb.ingest.readers import read_path
 
     return [doc for path in SEEDS for doc in read_path(path)]
 
 
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory, corpus_docs):
-    from kb.ingest import rebuild as build
+    from kb.ingest.pipeline import rebuild as build
 
     target = tmp_path_factory.mktemp("kb") / "index"
     build(target, corpus_docs)

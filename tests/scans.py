@@ -37,7 +37,7 @@ def cjk_font_path() -> str:
 
 def seed_passages(count: int = 6, length: int = 220) -> list[str]:
     """Paragraphs of the corpus seeds, normalized (simplified), each cut to about ``length``."""
-    from kb.normalize import normalize
+    from kb.text.normalize import normalize
 
     per_file = [[line[:length] for line in normalize(path.read_text(encoding="utf-8")).split("\n")
                  if len(line) >= length // 2]

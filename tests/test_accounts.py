@@ -4,7 +4,7 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from kb.accounts import FREE_TRIES, AccountError, Accounts, backoff, digest
+from kb.accounts.users import FREE_TRIES, AccountError, Accounts, backoff, digest
 
 
 @pytest.fixture()

@@ -4,7 +4,7 @@ from datetime import date
 
 from hypothesis import given, settings, strategies as st
 
-from kb.citation import (in_text_marker, issued_date, issuing_body, law_article, person_names,
+from kb.materials.citation import (in_text_marker, issued_date, issuing_body, law_article, person_names,
                          reference, source_kind)
 
 CITED = date(2024, 5, 1)
@@ -103,7 +103,7 @@ def test_any_metadata_gives_one_line_without_the_file_name(meta):
 
 
 def test_law_records_full_width_dates_and_version_in_the_path():
-    from kb.readers.jsonl import record_meta
+    from kb.ingest.readers.jsonl import record_meta
 
     record = {"id": "law-x", "title": "某省清洁生产促进条例", "category": "地方性法规/某省", "text": "第一条 ……",
               "meta": "２００２年６月２９日 第九届全国人民代表大会常务委员会第二十八次会议通过",

@@ -1,7 +1,7 @@
 """Passages and metadata of the shipped corpus."""
 import re
 
-from kb.documents import PASSAGE_MAX, split_passages
+from kb.text.documents import PASSAGE_MAX, split_passages
 
 SENTENCE_END = re.compile(r"[。！？!?；;”’」』)）\]]$")
 
@@ -67,7 +67,7 @@ LAW = """中华人民共和国示范法
 
 
 def test_a_law_splits_into_articles_with_their_paths():
-    from kb.documents import split_structured
+    from kb.text.documents import split_structured
 
     pieces = split_structured(LAW)
     articles = [p for p in pieces if p.article]
@@ -83,7 +83,7 @@ def test_a_law_splits_into_articles_with_their_paths():
 
 
 def test_a_very_long_article_is_cut_between_its_paragraphs():
-    from kb.documents import ARTICLE_MAX, split_structured
+    from kb.text.documents import ARTICLE_MAX, split_structured
 
     paragraph = "当事人应当按照约定全面履行自己的义务。" * 12
     text = "第一条 总的规定。\n第二条 " + "\n".join([paragraph] * 6) + "\n第三条 施行日期。"
@@ -94,7 +94,7 @@ def test_a_very_long_article_is_cut_between_its_paragraphs():
 
 
 def test_policy_text_passages_know_their_numbered_heading_path():
-    from kb.documents import split_structured
+    from kb.text.documents import split_structured
 
     body = "这是一段足够长的正文，说明具体的工作要求和做法，需要超过八十个字符才会单独成为一个段落，所以继续写下去。" * 2
     text = f"关于加强社区治理的意见\n一、总体要求\n{body}\n二、主要任务\n（一）健全组织体系。{body}\n（二）完善服务。{body}"
@@ -107,7 +107,7 @@ def test_policy_text_passages_know_their_numbered_heading_path():
 
 
 def test_document_passages_carry_article_and_path():
-    from kb.documents import Document
+    from kb.text.documents import Document
 
     doc = Document("d1", "d1.txt", LAW, title="中华人民共和国示范法").split()
     by_article = {p.article: p for p in doc.passages if p.article}
@@ -117,7 +117,7 @@ def test_document_passages_carry_article_and_path():
 
 def test_a_law_category_names_its_province_as_the_other_documents_do():
     """地方性法规/上海 must not make a second 上海 beside 上海市 in the province facet."""
-    from kb.readers.jsonl import record_meta
+    from kb.ingest.readers.jsonl import record_meta
 
     assert record_meta({"id": "x", "category": "地方性法规/上海"})["province"] == "上海市"
     assert record_meta({"id": "x", "category": "地方性法规/福建"})["province"] == "福建省"

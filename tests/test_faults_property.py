@@ -92,7 +92,7 @@ def test_a_real_index_holds_each_passage_once(files):
     from whoosh import index as windex
 
     from kb.cli import expand_paths, read_all
-    from kb.ingest import rebuild as build
+    from kb.ingest.pipeline import rebuild as build
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "corpus"
@@ -113,7 +113,7 @@ def test_a_real_index_holds_each_passage_once(files):
                      max_size=8),
        taken=st.dictionaries(st.sampled_from(["notes", "notes~2", "notes~3", "a/notes"]), st.sampled_from(["x.txt", "z.txt"]), max_size=3))
 def test_unique_ids_are_unique_and_stable(docs, taken):
-    from kb.documents import Document, unique_ids
+    from kb.text.documents import Document, unique_ids
 
     def run():
         made = [Document(i, s, "正文").split() for i, s in docs]

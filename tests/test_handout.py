@@ -11,8 +11,8 @@ import pytest
 from docx import Document as DocxDocument
 
 from conftest import ROOT
-from kb.export import to_docx, to_markdown
-from kb.handout import build, handout_for
+from kb.materials.export import to_docx, to_markdown
+from kb.materials.handout import build, handout_for
 
 FILE_NAME = re.compile(r"\d{3}_[0-9a-f]{16}")
 
@@ -120,8 +120,8 @@ LAWS = [
 
 
 def test_law_reference_and_article_marker(tmp_path):
-    from kb.ingest import rebuild as build_index
-    from kb.readers import read_path
+    from kb.ingest.pipeline import rebuild as build_index
+    from kb.ingest.readers import read_path
     from kb.search import Searcher
 
     records = tmp_path / "laws.jsonl"

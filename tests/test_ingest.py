@@ -28,14 +28,14 @@ def search(index, query, limit=5):
 
 
 def simplified_piece(n=1):
-    from kb.normalize import normalize
+    from kb.text.normalize import normalize
 
     return normalize(SEED_004).split("\n")[n]
 
 
 def distinct_sentences():
-    from kb.documents import sentences
-    from kb.normalize import normalize
+    from kb.text.documents import sentences
+    from kb.text.normalize import normalize
 
     text = "\n".join(normalize(p.read_text(encoding="utf-8")) for p in sorted(CORPUS.glob("*.txt")))
     return [s for line in text.split("\n") for s in sentences(line) if len(s) >= 30]

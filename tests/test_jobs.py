@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import CORPUS
-from kb import jobs
-from kb.jobs import JobStore, UnsafeArchive, extract_archive, run_job, safe_name
+from kb.ingest import jobs
+from kb.ingest.jobs import JobStore, UnsafeArchive, extract_archive, run_job, safe_name
 
 SEED = CORPUS / "002_001294e5f676bdea.txt"
 NEW_TEXT = ("关于推进楼道议事会建设的实施意见。为加强基层治理，建立楼道议事会制度，每月召开一次，"
@@ -98,8 +98,8 @@ def test_gbk_names_from_chinese_windows_are_read(tmp_path):
 
 @pytest.fixture()
 def index(tmp_path):
-    from kb.ingest import rebuild
-    from kb.readers import read_path
+    from kb.ingest.pipeline import rebuild
+    from kb.ingest.readers import read_path
 
     rebuild(tmp_path / "index", list(read_path(SEED)))
     return tmp_path / "index"
@@ -119,7 +119,7 @@ def start_job(store, files):
 
 
 def generation(index):
-    from kb.store import IndexStore
+    from kb.index.store import IndexStore
 
     return IndexStore(index).latest_generation()
 
@@ -172,7 +172,7 @@ def test_a_bad_archive_writes_nothing(tmp_path, index):
 
 
 def test_a_busy_index_fails_the_job_with_a_reason(tmp_path, index):
-    from kb.index import IndexBusy
+    from kb.index.schema import IndexBusy
 
     store = JobStore(tmp_path / "jobs.sqlite")
     job_id = start_job(store, [("gb.txt", NEW_TEXT.encode("gb18030"))])
@@ -196,7 +196,7 @@ def test_a_job_whose_process_died_is_marked_interrupted(tmp_path):
 
 
 def test_reader_notes_carry_ocr_marks():
-    from kb.documents import Document
+    from kb.text.documents import Document
 
     plain = Document("a", "a.txt", "x")
     scanned = Document("b", "b.pdf", "x")
@@ -208,7 +208,7 @@ def test_reader_notes_carry_ocr_marks():
 
 
 def test_a_job_that_stops_half_way_leaves_the_index_at_its_last_group(tmp_path, index, monkeypatch):
-    from kb import ingest
+    from kb.ingest import pipeline
     from kb.search import Searcher
 
     monkeypatch.setattr(jobs, "GROUP_FILES", 1)
@@ -221,7 +221,7 @@ def test_a_job_that_stops_half_way_leaves_the_index_at_its_last_group(tmp_path, 
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt  # the process is stopping; nothing of this group was committed
-        return ingest.add(*args, **kwargs)
+        return pipeline.add(*args, **kwargs)
 
     with pytest.raises(KeyboardInterrupt):
         run_job(store, job_id, index, add=add_then_die)

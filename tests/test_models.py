@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS_EXT, needs_corpus_ext
-from kb.models import Catalogue, build_catalogue, evaluate, merge, save
+from kb.catalogue.models import Catalogue, build_catalogue, evaluate, merge, save
 
 GOLD = Path(__file__).parent / "data" / "models_gold.jsonl"
 
@@ -137,7 +137,7 @@ def test_slogans_are_not_models(catalogue):
 
 @needs_corpus_ext
 def test_the_external_corpus_adds_no_flood_of_models_nor_shared_definitions(corpus_docs):
-    from kb.readers import read_path
+    from kb.ingest.readers import read_path
 
     docs = list(corpus_docs)
     for name in ("laws.jsonl.gz", "reports.jsonl.gz"):
@@ -152,8 +152,8 @@ def test_the_external_corpus_adds_no_flood_of_models_nor_shared_definitions(corp
 
 def test_a_leading_one_is_not_a_list_of_one_part():
     """一业一证 / 一网通办 announce no parts: the clause before them is not their one part."""
-    from kb.documents import Document
-    from kb.models import extract
+    from kb.text.documents import Document
+    from kb.catalogue.models import extract
 
     text = "本市支持“一业一证”审批模式改革探索，将一个行业准入涉及的多张许可证整合为一张行业综合许可证。"
     doc = Document("law-x", "law-x.txt", text, title="某市优化营商环境条例").split()

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from conftest import SEEDS, dev_judgments
-from kb.normalize import (fold_width, has_traditional, normalize, repair_damage,
+from kb.text.normalize import (fold_width, has_traditional, normalize, repair_damage,
                           strip_boilerplate, to_simplified)
 
 ARTIFACTS = [
@@ -24,7 +24,7 @@ def test_pinyin_annotation_removed_but_real_parentheses_survive():
 
 
 def test_pinyin_counts_in_the_traditional_seeds():
-    from kb.normalize import PINYIN_ANNOTATION
+    from kb.text.normalize import PINYIN_ANNOTATION
 
     counts = {p.name[:3]: len(PINYIN_ANNOTATION.findall(p.read_text(encoding="utf-8"))) for p in SEEDS}
     assert counts["000"] == 302 and counts["004"] == 271

@@ -82,7 +82,7 @@ def test_every_scan_is_found_on_its_page_and_marked(scans, index):
 
 
 def test_mixed_pdf_keeps_its_text_layer(scans, index):
-    from kb.normalize import normalize
+    from kb.text.normalize import normalize
     from kb.search import Searcher
 
     _, made = scans
@@ -122,7 +122,7 @@ def test_document_page_and_api_show_ocr(index):
 
 
 def test_clean_ocr_text_joins_characters_and_fixes_punctuation():
-    from kb.readers.ocr import clean_ocr_text
+    from kb.ingest.readers.ocr import clean_ocr_text
 
     assert clean_ocr_text("社 区 治 理 , 党 建 引 领 . 第 3 条") == "社区治理，党建引领。第3条"
     assert clean_ocr_text("GDP growth 5.2% in 2020") == "GDP growth 5.2% in 2020"
@@ -131,7 +131,7 @@ def test_clean_ocr_text_joins_characters_and_fixes_punctuation():
 def test_decompression_bomb_refused_before_decoding(tmp_path):
     from PIL import Image
 
-    from kb.readers import ReadError, read_path
+    from kb.ingest.readers import ReadError, read_path
 
     bomb = tmp_path / "bomb.png"
     Image.new("1", (12000, 12000), 1).save(bomb)  # 144 megapixels in a few kilobytes
@@ -144,7 +144,7 @@ def test_decompression_bomb_refused_before_decoding(tmp_path):
 @pytest.fixture()
 def no_engine(monkeypatch):
     """Every OCR engine missing, as on a machine without the ocr extra or Tesseract."""
-    from kb.readers import ocr
+    from kb.ingest.readers import ocr
 
     def missing():
         raise ImportError("No module named 'rapidocr'")
@@ -173,7 +173,7 @@ def test_without_engine_each_scan_is_reported_with_the_install_command(scans, tm
 
 
 def test_without_engine_mixed_pdf_keeps_text_pages(scans, no_engine):
-    from kb.readers import ReadError, read_path
+    from kb.ingest.readers import ReadError, read_path
 
     folder, made = scans
     docs = []
@@ -189,16 +189,17 @@ def test_older_index_gains_the_page_fields(tmp_path, monkeypatch):
     """An index whose schema has no page/ocr fields takes OCR'd documents (the fields are added)."""
     from whoosh.fields import Schema
 
-    from kb import index as kb_index, ingest, store
-    from kb.documents import Document
+    from kb.index import schema as kb_index, store
+    from kb.ingest import pipeline
+    from kb.text.documents import Document
 
     old = kb_index.make_schema()
     old_schema = Schema(**{name: old[name] for name in old.names() if name not in ("page", "ocr")})
     monkeypatch.setattr(store, "make_schema", lambda: old_schema)
-    ingest.add(tmp_path / "idx", [Document("旧", "旧.txt", "社区议事会每月召开一次，居民代表参加。").split()])
+    pipeline.add(tmp_path / "idx", [Document("旧", "旧.txt", "社区议事会每月召开一次，居民代表参加。").split()])
     monkeypatch.undo()
     scanned = Document("新", "新.pdf", "第一页的文字。\n第二页的网格员巡查记录。", ocr=True, page_starts=[(0, 1), (8, 2)])
-    ingest.add(tmp_path / "idx", [scanned.split()])
+    pipeline.add(tmp_path / "idx", [scanned.split()])
     from kb.search import Searcher
 
     with Searcher(tmp_path / "idx") as searcher:
@@ -208,7 +209,7 @@ def test_older_index_gains_the_page_fields(tmp_path, monkeypatch):
 
 
 def test_page_numbers_follow_the_text(tmp_path):
-    from kb.documents import page_numbers
+    from kb.text.documents import page_numbers
 
     text = "甲页第一段。\n甲页第二段。\n乙页第一段。"
     pieces = ["甲页第一段。", "甲页第二段。\n乙页第一段。"]

@@ -6,7 +6,7 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from kb import learn, question
+from kb.search import learn, question
 
 
 @pytest.fixture

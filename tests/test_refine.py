@@ -1,5 +1,5 @@
 """Refining results: date order and 在结果中检索 over a real index."""
-from kb.refine import refined_search, satisfies
+from kb.search.refine import refined_search, satisfies
 
 
 def test_relevance_without_refinement_is_the_plain_search(searcher):

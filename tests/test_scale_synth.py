@@ -26,7 +26,7 @@ def parts(folder: Path) -> list[bytes]:
 
 
 def test_same_seed_same_corpus_exact_passages(pool, tmp_path):
-    from kb.readers import read_path
+    from kb.ingest.readers import read_path
 
     first = synth.write_corpus(pool, tmp_path / "a", 600, seed=3)
     again = synth.write_corpus(pool, tmp_path / "b", 600, seed=3)

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import DATA, SEEDS, SHARED
-from kb.normalize import (_opencc_table, fold_variants, has_traditional, kept_phrases, normalize,
+from kb.text.normalize import (_opencc_table, fold_variants, has_traditional, kept_phrases, normalize,
                           to_simplified, traditional_chars)
-from kb.postings import compact
+from kb.index.postings import compact
 from kb.search import parse
 
 # the shared file (CI has it); a clone without ../shared reads the copy under tests/data/opencc/
@@ -41,7 +41,7 @@ def test_opencc_simplified_output_is_left_alone(case):
 # ------------------------------------------------------------ the indexed matcher is the package's
 
 def _table_alphabet() -> list[str]:
-    from kb.normalize import kept_phrases
+    from kb.text.normalize import kept_phrases
 
     chars = set("".join(_opencc_table("TSPhrases.txt")) + "".join(_opencc_table("TWVariantsRevPhrases.txt")))
     return sorted(chars | set("".join(kept_phrases())) | set(" ，。、-.?!"))
@@ -50,7 +50,7 @@ def _table_alphabet() -> list[str]:
 @settings(deadline=None)  # the first example loads the tables (a busy machine is slow)
 @given(st.text(alphabet=st.sampled_from(_table_alphabet()), max_size=60))
 def test_indexed_matching_gives_the_packages_output(text):
-    from kb.normalize import _converter, _fast_converter
+    from kb.text.normalize import _converter, _fast_converter
 
     assert _fast_converter().convert(text) == _converter().convert(text)
 
@@ -58,7 +58,7 @@ def test_indexed_matching_gives_the_packages_output(text):
 @pytest.mark.parametrize("text", [c["input"] for c in CASES] + [s.read_text(encoding="utf-8") for s in SEEDS],
                          ids=[c["id"] for c in CASES] + [s.name[:3] for s in SEEDS])
 def test_indexed_matching_gives_the_packages_output_on_real_text(text):
-    from kb.normalize import _converter, _fast_converter
+    from kb.text.normalize import _converter, _fast_converter
 
     assert _fast_converter().convert(text) == _converter().convert(text)
 
@@ -156,7 +156,7 @@ def test_spaced_pinyin_annotation_repaired():
 
 
 def repair(text):
-    from kb.normalize import repair_damage
+    from kb.text.normalize import repair_damage
 
     return repair_damage(text)
 
@@ -174,8 +174,8 @@ DOCS = {
 
 @pytest.fixture(scope="module")
 def script_searcher(tmp_path_factory):
-    from kb.ingest import rebuild as build
-    from kb.readers import read_path
+    from kb.ingest.pipeline import rebuild as build
+    from kb.ingest.readers import read_path
     from kb.search import Searcher
 
     folder = tmp_path_factory.mktemp("script")

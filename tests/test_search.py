@@ -182,7 +182,7 @@ def test_columns_follow_the_segments(index_dir):
     (their readers copy the postings into memory per searcher)."""
     from whoosh import index as windex
 
-    from kb.postings import COLUMNS_DIR
+    from kb.index.postings import COLUMNS_DIR
 
     ix = windex.open_dir(str(index_dir))
     with ix.reader() as reader:
@@ -193,15 +193,15 @@ def test_columns_follow_the_segments(index_dir):
 
 def test_a_query_is_normalized_and_cut_once_a_request(searcher, monkeypatch):
     """Search, did-you-mean, related terms and the catalogue share the parsed query."""
-    import kb.models
+    import kb.catalogue.models
     import kb.search.query
     import kb.search.related
-    from kb import segment
+    from kb.text import segment
     from kb.search import related_terms, synonym_groups
 
     synonym_groups(), searcher.catalogue.keys  # loaded once a process / generation, not per request
     normalized, cut = [], []
-    for module in (kb.search.query, kb.search.related, kb.models):
+    for module in (kb.search.query, kb.search.related, kb.catalogue.models):
         real = module.normalize
         monkeypatch.setattr(module, "normalize", lambda t, real=real: normalized.append(t) or real(t))
     real_segment = segment.segment

@@ -1,8 +1,8 @@
 """segment + analysis: domain dictionary, code variants, harvest, positions for phrases."""
 import pytest
 
-from kb import segment
-from kb.analysis import KbAnalyzer, phrase_parts, query_words
+from kb.text import segment
+from kb.text.analysis import KbAnalyzer, phrase_parts, query_words
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -83,7 +83,7 @@ def test_fast_cut_gives_jiebas_tokens_on_seeds_and_laws():
 
     import jieba
 
-    from kb.normalize import normalize
+    from kb.text.normalize import normalize
     from conftest import LAWS_SAMPLE, ROOT
 
     assert segment._state["fast"] is not None  # the dependency is installed and used

@@ -1,4 +1,4 @@
-"""Exact copies skipped, near-duplicates and versions indexed and linked (kb/similar.py): through
+"""Exact copies skipped, near-duplicates and versions indexed and linked (kb/index/similar.py): through
 `kb add` and `kb index` into real indexes on disk, `kb search --json`, and `kb serve` over HTTP."""
 import json
 import re
@@ -52,7 +52,7 @@ def laws(tmp_path_factory):
 
 
 def links_of(index):
-    from kb import similar
+    from kb.index import similar
 
     return similar.to_json(similar.load(index))
 
@@ -84,7 +84,7 @@ def test_kb_index_and_kb_add_apply_the_same_rule(laws):
 
 
 def test_versions_newest_is_current(laws):
-    from kb import similar
+    from kb.index import similar
 
     links = similar.load(laws["added"])
     assert similar.versions(links)["sh-2010"] == ["sh-2020", "sh-2010"]
@@ -129,18 +129,18 @@ def test_related_passages_leave_out_near_duplicates(laws):
 def test_links_follow_removal_and_replacement(tmp_path, laws):
     import shutil
 
-    from kb import ingest
-    from kb.readers import read_path
+    from kb.ingest import pipeline
+    from kb.ingest.readers import read_path
 
     index = tmp_path / "ix"
     shutil.copytree(laws["added"], index)
-    assert ingest.remove(index, ["city-1"]).removed == ["city-1"]
+    assert pipeline.remove(index, ["city-1"]).removed == ["city-1"]
     links = links_of(index)
     assert "city-1" not in links["docs"] and "city-1" not in links["pairs"]["city-0"]
     changed = tmp_path / "changed.jsonl"
     changed.write_text(record("city-2", "济宁市住宅小区管理规定", "济宁市另行规定：" + "。".join(BODY[5:7]),
                               province="山东省") + "\n", encoding="utf-8")
-    assert ingest.add(index, read_path(changed)).replaced == ["city-2"]
+    assert pipeline.add(index, read_path(changed)).replaced == ["city-2"]
     links = links_of(index)
     assert "city-2" not in links["pairs"] and "city-2" not in links["pairs"]["city-0"]
     assert links["docs"]["city-2"]["key"] != links_of(laws["added"])["docs"]["city-2"]["key"]
@@ -188,13 +188,13 @@ def test_http_document_page_shows_versions(server):
 # ---------------------------------------------------------------- the rule itself
 
 def make_doc(doc_id, text, **meta):
-    from kb.documents import Document, apply_metadata
+    from kb.text.documents import Document, apply_metadata
 
     return apply_metadata(Document(doc_id, doc_id, text, title=meta.pop("title", doc_id)), meta).split()
 
 
 def test_differences_name_the_place_of_otherwise_equal_titles():
-    from kb import similar
+    from kb.index import similar
 
     a = similar.entry(make_doc("a", regulation("日照市"), title="日照市制定地方性法规条例", date="2017-03-29"))
     b = similar.entry(make_doc("b", regulation("临沂市"), title="临沂市制定地方性法规条例", date="2016-03-30"))
@@ -203,7 +203,7 @@ def test_differences_name_the_place_of_otherwise_equal_titles():
 
 
 def test_same_title_without_common_text_is_not_a_version():
-    from kb import similar
+    from kb.index import similar
 
     docs = [make_doc("x1", "社区议事协商的做法很多。" * 20, title="经验材料", date="2019"),
             make_doc("x2", "物业服务企业要依法退出。" * 20, title="经验材料", date="2021")]
@@ -213,7 +213,7 @@ def test_same_title_without_common_text_is_not_a_version():
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=300), st.sampled_from(["", " ", "\n", "\u3000"]))
 def test_a_copy_differing_only_in_whitespace_is_skipped(text, space):
-    from kb import similar
+    from kb.index import similar
 
     original = make_doc("one", text or "空")
     copy = make_doc("two", space.join(text or "空"))
@@ -222,7 +222,7 @@ def test_a_copy_differing_only_in_whitespace_is_skipped(text, space):
 
 
 def test_links_of_a_concurrent_writer_are_merged_not_lost():
-    from kb import similar
+    from kb.index import similar
 
     base = similar.sort_out(similar.Links(), [make_doc("a", regulation("日照市"))]).links
     ours = similar.sort_out(base, [make_doc("b", regulation("临沂市"))]).links

@@ -25,7 +25,7 @@ def kb(*args, env=None, timeout=600):
 
 def state(index: Path):
     """What a reader sees: live documents, catalogue entries, harvested terms."""
-    from kb.store import IndexStore
+    from kb.index.store import IndexStore
 
     store = IndexStore(index)
     try:
@@ -138,10 +138,10 @@ def test_refused_writer_writes_nothing(base):
 def test_workers_die_with_their_parent(tmp_path):
     from whoosh.multiproc import SubWriterTask
 
-    import kb.store  # noqa: F401 — installs the patch on Whoosh's writer workers
+    import kb.index.store  # noqa: F401 — installs the patch on Whoosh's writer workers
 
     assert getattr(SubWriterTask.run, "_kb_dies_with_parent", False)
-    code = ("import os, time\nfrom kb.store import die_with_parent\npid = os.fork()\n"
+    code = ("import os, time\nfrom kb.index.store import die_with_parent\npid = os.fork()\n"
             "if pid == 0:\n    die_with_parent()\n    time.sleep(120)\n    os._exit(0)\n"
             "print(pid, flush=True)\ntime.sleep(120)\n")
     parent = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -163,7 +163,7 @@ def test_workers_die_with_their_parent(tmp_path):
 
 
 def test_a_small_commit_leaves_large_segments_alone():
-    from kb.store import MERGE_FACTOR, TIER_BASE, segments_to_merge
+    from kb.index.store import MERGE_FACTOR, TIER_BASE, segments_to_merge
 
     large = [(5 * TIER_BASE, 5 * TIER_BASE)] * 8  # eight similar large segments (one kb add of the laws)
     assert segments_to_merge(50, large) == set()
@@ -174,7 +174,7 @@ def test_a_small_commit_leaves_large_segments_alone():
 
 
 def test_segment_count_grows_with_the_logarithm_of_the_index():
-    from kb.store import MAX_SEGMENTS, MERGE_FACTOR, segments_to_merge, size_tier
+    from kb.index.store import MAX_SEGMENTS, MERGE_FACTOR, segments_to_merge, size_tier
 
     segments: list[tuple[int, int]] = []
     rewritten = 0
@@ -192,7 +192,7 @@ def test_segment_count_grows_with_the_logarithm_of_the_index():
 
 
 def test_segments_stay_bounded_and_optimize_merges_all(tmp_path, base):
-    from kb.store import MERGE_FACTOR, IndexStore
+    from kb.index.store import MERGE_FACTOR, IndexStore
 
     folder = tmp_path / "many"
     folder.mkdir()
@@ -280,15 +280,15 @@ def test_a_parallel_build_keeps_each_document_in_one_segment(tmp_path, monkeypat
     same-document rules of ranking)."""
     from whoosh import index as windex
 
-    from kb import ingest
-    from kb.readers import read_path
-    from kb.store import IndexStore
+    from kb.ingest import pipeline
+    from kb.ingest.readers import read_path
+    from kb.index.store import IndexStore
 
-    monkeypatch.setattr(ingest, "PARALLEL_MIN_PASSAGES", 1)
-    monkeypatch.setattr(ingest.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_PASSAGES", 1)
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
     docs = list(read_path(ROOT / "tests" / "data" / "laws-sample.jsonl.gz"))
     target = tmp_path / "parallel"
-    ingest.rebuild(target, docs)
+    pipeline.rebuild(target, docs)
     ix = windex.open_dir(str(target), indexname="MAIN")
     owner: dict[str, int] = {}
     with ix.searcher() as searcher:

@@ -2,8 +2,8 @@
 import pytest
 
 from conftest import SEEDS
-from kb.readers import ReadError, read_path
-from kb.readers.txt import decode
+from kb.ingest.readers import ReadError, read_path
+from kb.ingest.readers.txt import decode
 
 
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])

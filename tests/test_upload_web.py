@@ -17,9 +17,9 @@ NEW_TEXT = ("关于推进楼道议事会建设的实施意见。为加强基层�
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from kb.accounts import Accounts, accounts_path
-    from kb.ingest import rebuild
-    from kb.readers import read_path
+    from kb.accounts.users import Accounts, accounts_path
+    from kb.ingest.pipeline import rebuild
+    from kb.ingest.readers import read_path
     from kb.web import create_app
 
     base = tmp_path_factory.mktemp("upload")

@@ -1,4 +1,4 @@
-"""The question stage of a search: what :mod:`kb.question` learned, applied to one index — the
+"""The question stage of a search: what :mod:`kb.search.question` learned, applied to one index — the
 learned weight of each passage's document type, and pseudo-relevance feedback (terms shared by
 the first passages of a long question). Understanding the question itself happens in
 :func:`kb.search.query.parse`; its expansions are weighed in :mod:`kb.search.plan`."""
@@ -8,8 +8,8 @@ from typing import Callable
 
 import numpy as np
 
-from kb.postings import IndexColumns
-from kb.question import Question, feedback_terms, type_weights
+from kb.index.postings import IndexColumns
+from kb.search.question import Question, feedback_terms, type_weights
 from kb.search.query import stopwords
 
 FEEDBACK_PASSAGES = 5

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 from whoosh import query as Q
 
-from kb.postings import IndexColumns
+from kb.index.postings import IndexColumns
 
 FACETS = ("province", "city", "district", "level", "year", "type", "models")
 MAX_CACHED_FILTERS = 64

@@ -9,10 +9,10 @@ from functools import cached_property
 import numpy as np
 from whoosh import query as Q
 
-from kb import segment
-from kb.analysis import phrase_parts
-from kb.postings import compact
-from kb.question import Question
+from kb.text import segment
+from kb.text.analysis import phrase_parts
+from kb.index.postings import compact
+from kb.search.question import Question
 from kb.search.query import ParsedQuery
 
 SEARCH_FIELDS = ("text", "title", "unit", "place")
@@ -92,7 +92,7 @@ def word_units(word: str, fields=SEARCH_FIELDS) -> list[Unit]:
 def phrase_units(text: str, fields=SEARCH_FIELDS, boost: float = 1.0,
                  parts: tuple[str, ...] | None = None) -> list[Unit]:
     """A string as a phrase in each field (a single part: a plain term); ``parts``: its
-    :func:`~kb.analysis.phrase_parts`, when known."""
+    :func:`~kb.text.analysis.phrase_parts`, when known."""
     parts = tuple(phrase_parts(text)) if parts is None else parts
     if not parts:
         return []

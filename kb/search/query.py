@@ -8,7 +8,7 @@ Query syntax (any string is accepted; nothing here raises on user input):
 * ``字段:值`` — filters: 地区/place, 单位/unit, 年份/year, 类型/type, 层级/level, 标题/title, 来源/source;
 * synonyms and abbreviations from ``kb/data/synonyms.txt`` expand the query; question words
   from ``kb/data/stopwords.txt`` (怎么办, 如何 …) are ignored as loose terms;
-* a query that reads as a question goes through :mod:`kb.question` (framing words out, learned
+* a query that reads as a question goes through :mod:`kb.search.question` (framing words out, learned
   and hand-written expansions).
 
 The :class:`ParsedQuery` is normalized and segmented here and nowhere else: ranking, snippets,
@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-from kb import segment
-from kb.analysis import query_words
-from kb.normalize import DATA_DIR, normalize
-from kb.question import Question, understand
+from kb.text import segment
+from kb.text.analysis import query_words
+from kb.text.normalize import DATA_DIR, normalize
+from kb.search.question import Question, understand
 
 MAX_QUERY_CHARS = 200
 FIELD_ALIASES = {

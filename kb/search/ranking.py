@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.postings import DOC_FIELDS, IndexColumns
+from kb.index.postings import DOC_FIELDS, IndexColumns
 from kb.search.plan import Unit
 from kb.search.scoring import bm25, holding, idf, length_norm
 

@@ -6,9 +6,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from kb import segment
-from kb.normalize import normalize
-from kb.postings import IndexColumns
+from kb.text import segment
+from kb.text.normalize import normalize
+from kb.index.postings import IndexColumns
 from kb.search.hits import hit_from_stored
 from kb.search.plan import Unit, phrase_units
 from kb.search.query import ParsedQuery, content_words, stopwords, synonym_alternatives

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from kb.postings import Joined
+from kb.index.postings import Joined
 from kb.search.plan import PROXIMITY_SLOP_BYTES, Unit
 
 K1, B = 1.2, 0.75

@@ -11,25 +11,25 @@ from typing import Any
 
 import numpy as np
 
-from kb import similar
-from kb.models import Catalogue, Model
-from kb.postings import DOC_FIELDS, IndexColumns, Joined
+from kb.index import similar
+from kb.catalogue.models import Catalogue, Model
+from kb.index.postings import DOC_FIELDS, IndexColumns, Joined
 from kb.search import expand, facets, related
 from kb.search.hits import SearchResult, hit_from_stored
 from kb.search.plan import FEEDBACK_BOOST, Plan, Unit, build_filter, plan
 from kb.search.query import MAX_QUERY_CHARS, ParsedQuery, as_parsed, parse
 from kb.search.ranking import Ranking, TermCache
 from kb.search.scoring import collapse, coverage, coverage_factor, diversify, holding, top
-from kb.store import IndexStore, View
+from kb.index.store import IndexStore, View
 
-SUPERSEDED_DECAY = 0.9  # an older version of a document (kb/similar.py) ranks a little lower
+SUPERSEDED_DECAY = 0.9  # an older version of a document (kb/index/similar.py) ranks a little lower
 BOUND_SLACK = 1.0001  # float32 sums in another order may differ in the last bits
 CANDIDATES, MAX_READ = 60, 180  # first batch scored exactly; enough read (see Searcher._rescore)
 MAX_LIMIT = 200
 
 
 class Searcher:
-    """Searches one index folder through its :class:`~kb.store.IndexStore`.
+    """Searches one index folder through its :class:`~kb.index.store.IndexStore`.
 
     A thread reads one generation at a time: :meth:`pin` (the web app does it per request) takes
     the latest one, :meth:`unpin` gives it back; a thread that never pins keeps the generation it
@@ -317,7 +317,7 @@ class Searcher:
 
     def related(self, passage_id: str, limit: int = 5) -> list[dict[str, Any]] | None:
         """The most similar passages from other documents, leaving out the document's
-        near-duplicates and versions (kb/similar.py: the page lists those); None if the
+        near-duplicates and versions (kb/index/similar.py: the page lists those); None if the
         passage is unknown (see :func:`kb.search.related.related_passages`)."""
         source = self.passage(passage_id)
         if source is None:

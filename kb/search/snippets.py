@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kb import segment
-from kb.normalize import fold_variants
+from kb.text import segment
+from kb.text.normalize import fold_variants
 
 SNIPPET_WIDTH = 160
 ELLIPSIS = "…"

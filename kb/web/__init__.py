@@ -9,9 +9,9 @@ from pathlib import Path
 from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kb.basket import BasketIds, BasketStore, load_secret
+from kb.materials.basket import BasketIds, BasketStore, load_secret
 from kb.search import Searcher
-from kb.store import StoreError, default_index_dir
+from kb.index.store import StoreError, default_index_dir
 
 access_log = logging.getLogger("kb.access")
 

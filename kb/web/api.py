@@ -9,10 +9,10 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from kb.basket import MAX_ITEMS, BasketError
-from kb.export import basket_handout, to_docx, to_markdown
-from kb.handout import handout_for, reported_results, theme_records
-from kb.refine import SORTS, refined_search
+from kb.materials.basket import MAX_ITEMS, BasketError
+from kb.materials.export import basket_handout, to_docx, to_markdown
+from kb.materials.handout import handout_for, reported_results, theme_records
+from kb.search.refine import SORTS, refined_search
 from kb.search import MAX_QUERY_CHARS
 from kb.web import basket, searcher
 from kb.web.openapi import openapi_document

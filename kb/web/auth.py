@@ -18,8 +18,8 @@ from flask import (Blueprint, abort, current_app, g, redirect, render_template, 
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import Forbidden, TooManyRequests, Unauthorized
 
-from kb.accounts import SESSION_SECONDS, Accounts, User, accounts_path
-from kb.basket import load_secret
+from kb.accounts.users import SESSION_SECONDS, Accounts, User, accounts_path
+from kb.materials.basket import load_secret
 
 auth = Blueprint("auth", __name__)
 csrf = CSRFProtect()

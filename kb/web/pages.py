@@ -9,9 +9,9 @@ from flask import (Blueprint, abort, current_app, g, redirect, render_template, 
 from markupsafe import Markup, escape
 
 from kb.search import MAX_QUERY_CHARS, mark_spans, parse, pieces, related_terms
-from kb.models import key_of
-from kb.normalize import normalize
-from kb.refine import refined_search
+from kb.catalogue.models import key_of
+from kb.text.normalize import normalize
+from kb.search.refine import refined_search
 from kb.web import basket, searcher
 from kb.web.refining import (SORT_CHOICES, link_query, one_group_per_hit, refine_bar, request_refine,
                              sort_of)
@@ -120,7 +120,7 @@ def document_page(doc_id: str):
 def basket_page():
     store, basket_id = basket()
     items = store.items(basket_id)
-    from kb.export import basket_handout
+    from kb.materials.export import basket_handout
 
     handout = basket_handout(items, searcher().catalogue.models)
     references = {r.number: r.text for r in handout.references}
@@ -134,8 +134,8 @@ def basket_page():
 @pages.post("/basket/handout")
 def basket_from_theme_page():
     """生成专题汇编 without JavaScript: the theme's passages into the basket, then the basket."""
-    from kb.basket import BasketError
-    from kb.handout import theme_records
+    from kb.materials.basket import BasketError
+    from kb.materials.handout import theme_records
 
     q = request.form.get("q", "").strip()[:MAX_QUERY_CHARS]
     if q:

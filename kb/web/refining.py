@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import request
 
-from kb.refine import MAX_WITHIN, SORT_LABELS, SORTS
+from kb.search.refine import MAX_WITHIN, SORT_LABELS, SORTS
 from kb.search import MAX_QUERY_CHARS
 
 

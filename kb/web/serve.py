@@ -36,7 +36,7 @@ def describe(workers: int, threads: int) -> str:
 def check_index(index_dir: Path) -> None:
     """Read the index's table of contents before forking, so a damaged or missing index is one
     line, not a traceback per worker (the segments are opened by the workers)."""
-    from kb.store import IndexStore
+    from kb.index.store import IndexStore
 
     IndexStore(index_dir).check_toc()
 
@@ -89,7 +89,7 @@ def share_before_fork(index_dir: Path) -> None:
     import gc
 
     import kb.web  # noqa: F401 — the modules, their tables and the templates' code
-    from kb.store import warm_segmenter
+    from kb.index.store import warm_segmenter
 
     warm_segmenter(index_dir)
     limit_malloc_arenas()

@@ -1,7 +1,7 @@
 """Upload and removal: the 上传 page and the write API (administrators only).
 
 ``POST /api/documents`` (multipart, one or more ``file`` fields) saves the files and answers 202
-with a job id at once; the job (kb.jobs) runs in a background thread of this worker, one job at a
+with a job id at once; the job (kb.ingest.jobs) runs in a background thread of this worker, one job at a
 time per process, and the index lock makes it the only writer across all of them. Every worker
 answers ``GET /api/jobs/<id>`` from the shared jobs file.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
-from kb.documents import printable_name
-from kb.jobs import JobStore, jobs_path, run_job, safe_name
-from kb.store import IndexBusy, StoreError
+from kb.text.documents import printable_name
+from kb.ingest.jobs import JobStore, jobs_path, run_job, safe_name
+from kb.index.store import IndexBusy, StoreError
 from kb.web.auth import admin_required, admin_user, check_csrf, csrf, forbid_unless_admin_page
 
 uploads = Blueprint("uploads", __name__)
@@ -155,13 +155,13 @@ def job_status(job_id: str):
 @admin_api.delete("/documents/<path:doc_id>")
 @admin_required
 def remove_document(doc_id: str):
-    from kb import ingest
+    from kb.ingest import pipeline
     from kb.web import searcher
 
     if not searcher().document(doc_id):
         return jsonify(error="没有这个文档 / no such document"), 404
     try:
-        outcome = ingest.remove(current_app.config["KB_INDEX_DIR"], [doc_id], lock_timeout=REMOVE_WAIT)
+        outcome = pipeline.remove(current_app.config["KB_INDEX_DIR"], [doc_id], lock_timeout=REMOVE_WAIT)
     except IndexBusy:
         return jsonify(error="索引正在写入，请稍后再试 / the index is busy"), 503, {"Retry-After": "30"}
     except (StoreError, ValueError) as exc:
