@@ -172,7 +172,7 @@ def test_a_bad_archive_writes_nothing(tmp_path, index):
 
 
 def test_a_busy_index_fails_the_job_with_a_reason(tmp_path, index):
-    from kb.index.schema import IndexBusy
+    from kb.index.errors import IndexBusy
 
     store = JobStore(tmp_path / "jobs.sqlite")
     job_id = start_job(store, [("gb.txt", NEW_TEXT.encode("gb18030"))])

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS_EXT, needs_corpus_ext
-from kb.catalogue.models import Catalogue, build_catalogue, evaluate, merge, save
+from kb.catalogue.catalogue import Catalogue, merge, save
+from kb.catalogue.gold import evaluate
+from kb.catalogue.models import build_catalogue
 
 GOLD = Path(__file__).parent / "data" / "models_gold.jsonl"
 

@@ -141,7 +141,7 @@ def test_workers_die_with_their_parent(tmp_path):
     import kb.index.store  # noqa: F401 — installs the patch on Whoosh's writer workers
 
     assert getattr(SubWriterTask.run, "_kb_dies_with_parent", False)
-    code = ("import os, time\nfrom kb.index.store import die_with_parent\npid = os.fork()\n"
+    code = ("import os, time\nfrom kb.index.locking import die_with_parent\npid = os.fork()\n"
             "if pid == 0:\n    die_with_parent()\n    time.sleep(120)\n    os._exit(0)\n"
             "print(pid, flush=True)\ntime.sleep(120)\n")
     parent = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -163,7 +163,7 @@ def test_workers_die_with_their_parent(tmp_path):
 
 
 def test_a_small_commit_leaves_large_segments_alone():
-    from kb.index.store import MERGE_FACTOR, TIER_BASE, segments_to_merge
+    from kb.index.merging import MERGE_FACTOR, TIER_BASE, segments_to_merge
 
     large = [(5 * TIER_BASE, 5 * TIER_BASE)] * 8  # eight similar large segments (one kb add of the laws)
     assert segments_to_merge(50, large) == set()
@@ -174,7 +174,7 @@ def test_a_small_commit_leaves_large_segments_alone():
 
 
 def test_segment_count_grows_with_the_logarithm_of_the_index():
-    from kb.index.store import MAX_SEGMENTS, MERGE_FACTOR, segments_to_merge, size_tier
+    from kb.index.merging import MAX_SEGMENTS, MERGE_FACTOR, segments_to_merge, size_tier
 
     segments: list[tuple[int, int]] = []
     rewritten = 0
@@ -192,7 +192,8 @@ def test_segment_count_grows_with_the_logarithm_of_the_index():
 
 
 def test_segments_stay_bounded_and_optimize_merges_all(tmp_path, base):
-    from kb.index.store import MERGE_FACTOR, IndexStore
+    from kb.index.merging import MERGE_FACTOR
+    from kb.index.store import IndexStore
 
     folder = tmp_path / "many"
     folder.mkdir()

@@ -40,24 +40,13 @@ _BYTE_TO_LENGTH = [byte_to_length(b) for b in range(256)]
 W3PerDocReader.doc_field_length = _read_lengths_once
 
 DEFAULT_INDEX = "index"
+INDEXNAME = "MAIN"  # Whoosh's name for the index in the folder: _MAIN_<gen>.toc, MAIN_<segment>.*
 CACHE_DIR = ".cache"
 PARALLEL_MIN_PASSAGES = 5000  # below this a second process costs more than it saves
 FIELD_BOOSTS = {"title": 2.0, "unit": 1.5, "place": 1.0, "text": 1.0}
 # One file per segment part, not Whoosh's compound file: a reader of a compound segment copies
 # its parts (the postings!) into memory, once per searcher — per server thread.
 COMPOUND = False
-
-
-class StoreError(Exception):
-    """An index problem the user can act on; ``str()`` is the one line to show."""
-
-
-class IndexMissing(StoreError):
-    """No index at the given directory."""
-
-
-class IndexBusy(StoreError):
-    """Another writer holds the index lock."""
 
 
 def default_index_dir() -> Path:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable
 from kb.text.documents import Document, printable_name
 from kb.ingest.readers import ReadError, read_path, supported
 from kb.ingest.readers.limits import MAX_INFLATED, MAX_ZIP_ENTRIES, mb
-from kb.index.store import pid_alive
+from kb.index.locking import pid_alive
 
 JOBS_FILE = "jobs.sqlite"
 UPLOADS_DIR = "uploads"
@@ -391,7 +391,7 @@ def run_job(store: JobStore, job_id: str, index_dir: Path, lock_timeout: float =
     """Read and index a job's files (the body of the background thread). Never raises: every
     failure ends in the job's state."""
     from kb.ingest import pipeline
-    from kb.index.store import StoreError
+    from kb.index.errors import StoreError
 
     add = add or pipeline.add
     try:

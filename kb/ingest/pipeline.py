@@ -22,7 +22,8 @@ from kb.catalogue import models
 from kb.text import segment
 from kb.index import similar, store
 from kb.text.documents import Document, match_refs, unique_ids
-from kb.index.schema import PARALLEL_MIN_PASSAGES, IndexBusy, passage_records
+from kb.index.errors import IndexBusy
+from kb.index.schema import PARALLEL_MIN_PASSAGES, passage_records
 from kb.index.store import IndexStore, Transaction
 
 BATCH = 200

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from kb.index import similar
-from kb.catalogue.models import Catalogue, Model
+from kb.catalogue.catalogue import Catalogue
+from kb.catalogue.models import Model
 from kb.index.postings import DOC_FIELDS, IndexColumns, Joined
 from kb.search import expand, facets, related
 from kb.search.hits import SearchResult, hit_from_stored

@@ -11,7 +11,8 @@ from werkzeug.exceptions import HTTPException
 
 from kb.materials.basket import BasketIds, BasketStore, load_secret
 from kb.search import Searcher
-from kb.index.store import StoreError, default_index_dir
+from kb.index.errors import StoreError
+from kb.index.schema import default_index_dir
 
 access_log = logging.getLogger("kb.access")
 

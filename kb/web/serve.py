@@ -89,7 +89,7 @@ def share_before_fork(index_dir: Path) -> None:
     import gc
 
     import kb.web  # noqa: F401 — the modules, their tables and the templates' code
-    from kb.index.store import warm_segmenter
+    from kb.index.segmenter import warm_segmenter
 
     warm_segmenter(index_dir)
     limit_malloc_arenas()

@@ -18,7 +18,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMe
 
 from kb.text.documents import printable_name
 from kb.ingest.jobs import JobStore, jobs_path, run_job, safe_name
-from kb.index.store import IndexBusy, StoreError
+from kb.index.errors import IndexBusy, StoreError
 from kb.web.auth import admin_required, admin_user, check_csrf, csrf, forbid_unless_admin_page
 
 uploads = Blueprint("uploads", __name__)
