@@ -58,7 +58,7 @@ def du(path: Path) -> int:
 # ------------------------------------------------------------------ corpus and queries
 
 def load_passages(quick: bool):
-    from kb.cli import expand_paths, read_all
+    from kb.cli.common import expand_paths, read_all
 
     paths = [ROOT / "corpus"] + ([] if quick else [SHARED / "corpus-ext"])
     files, problems = expand_paths(paths)

@@ -102,7 +102,7 @@ def group_of(path: Path) -> str:
 
 def read_documents(sources: Iterable[Path]) -> Iterator[tuple[str, Document]]:
     """(group, document) of every real document, in a fixed order, through kb's own readers."""
-    from kb.cli import expand_paths
+    from kb.cli.common import expand_paths
     from kb.ingest.readers import ReadError, read_path
 
     files, problems = expand_paths([Path(s) for s in sources])

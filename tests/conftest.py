@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +42,27 @@ def index_dir(tmp_path_factory, corpus_docs):
     target = tmp_path_factory.mktemp("kb") / "index"
     build(target, corpus_docs)
     return target
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory):
+    """``built_index(target, *paths)``: ``target`` becomes a copy of the index that ``kb index paths``
+    built — once per session (and xdist worker) for the same paths — so a test that adds to,
+    removes from, kills or damages its index gets a real one of its own without paying a build."""
+    built: dict[tuple[str, ...], Path] = {}
+
+    def copy(target: Path, *paths: Path) -> Path:
+        key = tuple(str(p) for p in paths)
+        if key not in built:
+            template = tmp_path_factory.mktemp("built") / "idx"
+            done = subprocess.run([sys.executable, "-m", "kb.cli", "index", *key, "--index", str(template)],
+                                  cwd=ROOT, capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, done.stderr
+            built[key] = template
+        shutil.copytree(built[key], target, symlinks=True)
+        return target
+
+    return copy
 
 
 @pytest.fixture(scope="session")

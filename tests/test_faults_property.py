@@ -70,7 +70,7 @@ def check_documents(docs) -> None:
 @given(files=st.lists(st.tuples(st.sampled_from(["", "a/", "b/"]), names, st.sampled_from(SUFFIXES), contents),
                       min_size=1, max_size=4))
 def test_any_file_is_read_or_refused_in_one_line(files):
-    from kb.cli import Found, read_files
+    from kb.cli.common import Found, read_files
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -91,7 +91,7 @@ def test_any_file_is_read_or_refused_in_one_line(files):
 def test_a_real_index_holds_each_passage_once(files):
     from whoosh import index as windex
 
-    from kb.cli import expand_paths, read_all
+    from kb.cli.common import expand_paths, read_all
     from kb.ingest.pipeline import rebuild as build
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -74,10 +74,8 @@ def make_pdf(path, lines, encrypt=None):
 
 
 @pytest.fixture()
-def index(tmp_path):
-    target = tmp_path / "idx"
-    assert kb("index", CORPUS / "000_3cea6dff0efccbce.txt", "--index", target).returncode == 0
-    return target
+def index(tmp_path, built_index):
+    return built_index(tmp_path / "idx", CORPUS / "000_3cea6dff0efccbce.txt")
 
 
 def test_text_in_every_chinese_encoding(tmp_path, index):

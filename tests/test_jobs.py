@@ -97,12 +97,8 @@ def test_gbk_names_from_chinese_windows_are_read(tmp_path):
 
 
 @pytest.fixture()
-def index(tmp_path):
-    from kb.ingest.pipeline import rebuild
-    from kb.ingest.readers import read_path
-
-    rebuild(tmp_path / "index", list(read_path(SEED)))
-    return tmp_path / "index"
+def index(tmp_path, built_index):
+    return built_index(tmp_path / "index", SEED)
 
 
 def start_job(store, files):

@@ -24,12 +24,8 @@ def get(url, timeout=60):
 
 
 @pytest.fixture()
-def index(tmp_path):
-    target = tmp_path / "idx"
-    built = subprocess.run([sys.executable, "-m", "kb.cli", "index", str(CORPUS), "--index", str(target)],
-                           cwd=ROOT, capture_output=True, text=True)
-    assert built.returncode == 0, built.stderr
-    return target
+def index(tmp_path, built_index):
+    return built_index(tmp_path / "idx", CORPUS)
 
 
 def test_soak_one_minute(tmp_path):

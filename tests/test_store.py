@@ -39,10 +39,8 @@ def state(index: Path):
 
 
 @pytest.fixture()
-def base(tmp_path):
-    target = tmp_path / "idx"
-    assert kb("index", *BASE, "--index", target).returncode == 0
-    return target
+def base(tmp_path, built_index):
+    return built_index(tmp_path / "idx", *BASE)
 
 
 def added_state(base: Path, tmp_path: Path):

@@ -13,7 +13,7 @@ from webfixtures import make_corpus
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from kb.cli import expand_paths, read_all
+    from kb.cli.common import expand_paths, read_all
     from kb.ingest.pipeline import rebuild as build
     from kb.web import create_app
 

@@ -9,10 +9,19 @@
 * :mod:`~kb.search.facets` — facet counts and filter masks over the columns;
 * :mod:`~kb.search.hits` — the hit and the search result;
 * :mod:`~kb.search.related` — related passages, did-you-mean, related terms;
-* :mod:`~kb.search.searcher` — :class:`Searcher`: plan → candidates → exact check → hits.
+* :mod:`~kb.search.searcher` — :class:`Searcher`: plan → candidates → exact check → hits;
+
+and beside them, what questions and users add:
+
+* :mod:`~kb.search.question` — question understanding: framing words out, expansions, coverage;
+* :mod:`~kb.search.learn` — ``kb learn``: the expansion table and type weights learned from judgments;
+* :mod:`~kb.search.refine` — 在结果中检索 and the orders a result list can take;
+* :mod:`~kb.search.evaluate` — the metrics of ``kb eval``.
 
 Imports run one way: query → plan → scoring → ranking → searcher (hits, facets, related, expand
 beside); ``from kb.search import …`` gives the public names.
+
+May import: :mod:`kb.text`, :mod:`kb.index`, :mod:`kb.catalogue`.
 """
 from kb.search.facets import FACETS, facet_counts, filter_mask
 from kb.search.hits import EXTRA_FIELDS, HIT_FIELDS, SearchResult, hit_from_stored

@@ -1,4 +1,16 @@
-"""Stage 6 — serve: the Flask app (factory + blueprints). The only layer that imports Flask."""
+"""The web — the Flask app: ``create_app`` (the factory) and its blueprints; the only layer that
+imports Flask.
+
+* :mod:`~kb.web.pages` — the HTML pages (search, document, models, compare, basket, help);
+* :mod:`~kb.web.api` — the JSON API (search, documents, basket, handouts, models; OpenAPI in
+  :mod:`~kb.web.openapi`);
+* :mod:`~kb.web.uploads` — the upload page and ``/api/documents``: jobs with progress;
+* :mod:`~kb.web.auth` — sign-in, sessions, tokens, CSRF;
+* :mod:`~kb.web.views` and :mod:`~kb.web.refining` — data for the templates (facets, chips, refine bar);
+* :mod:`~kb.web.serve` — ``kb serve``: gunicorn (or waitress) around the factory.
+
+May import: every stage below it (text, index, catalogue, ingest, search, materials, accounts).
+"""
 from __future__ import annotations
 
 import logging
