@@ -14,7 +14,7 @@ from docx import Document as DocxDocument
 from scans import save_image_pdf, scan
 
 from conftest import CORPUS
-from webfixtures import kb_cli as kb, LiveServer, screenshot
+from webfixtures import LANDMARKS_JS, LiveServer, kb_cli as kb, screenshot
 
 PASSWORD = "correct horse battery"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -234,6 +234,7 @@ def test_login_and_upload_pages_pass_axe_and_fit(server, browser, viewport, tmp_
         result = axe.run(page)
         assert len(result.response["passes"]) >= 10, name
         found[name] = [(v["id"], len(v["nodes"])) for v in result.response["violations"]]
+        assert page.evaluate(LANDMARKS_JS) == [], (name, viewport, "two landmarks with one role and name")
         width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1], (name, viewport, width)
         small = page.evaluate("""() => Array.from(document.querySelectorAll('button, input, header a'))

@@ -10,7 +10,7 @@ import pytest
 from docx import Document as DocxDocument
 
 from conftest import CORPUS
-from webfixtures import LiveServer, screenshot, serve_corpus
+from webfixtures import LANDMARKS_JS, LiveServer, screenshot, serve_corpus
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +125,10 @@ PAGES = {  # every page type, as a user reaches it
     "search": "/?q=" + quote("两楼联动"), "home": "/", "empty": "/?q=" + quote("两楼连动"),
     "doc": "/doc/003_7eae55bd553d4ef9-4?q=" + quote("两楼联动"), "models": "/models",
     "help": "/help", "404": "/no/such/page", "basket": "/basket",
+    "question": "/?q=" + quote("老旧小区没有物业怎么办"), "filtered": "/?q=" + quote("党建") + "&place=" + quote("上海市"),
+    "refined": "/?q=" + quote("社区") + "&within=" + quote("党建") + "&sort=newest&page=2",
+    "per-passage": "/?q=" + quote("社区") + "&bydoc=0", "too-long": "/?q=" + quote("党" * 300),
+    "no-doc": "/doc/no-such-document",
 }
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
@@ -165,6 +169,7 @@ def test_every_page_passes_axe_and_fits_the_screen(server, browser, viewport):
         assert len(result.response["passes"]) >= 10, name  # axe really ran on the page
         found[name] = [(v["id"], len(v["nodes"])) for v in result.response["violations"]]
         checked[name] = len(result.response["passes"])
+        assert page.evaluate(LANDMARKS_JS) == [], (name, viewport, "two landmarks with one role and name")
         width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1], (name, viewport, width)
         if viewport == "phone":

@@ -112,3 +112,30 @@ def screenshot(page, name: str, full_page: bool = False) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
+
+
+# Roles of the landmarks a page may hold, as the HTML-AAM maps elements (aside/header/footer/section/
+# form only count where they are landmarks); no two may share a role and an accessible name.
+LANDMARKS_JS = """() => {
+  const scoped = (el) => el.parentElement && el.parentElement.closest('article, aside, main, nav, section');
+  const name = (el) => (el.getAttribute('aria-label') || (el.getAttribute('aria-labelledby') || '').split(' ')
+      .map((id) => (document.getElementById(id) || {}).textContent || '').join(' ')).trim();
+  const role = (el) => {
+    if (el.getAttribute('role')) return el.getAttribute('role');
+    const tag = el.tagName.toLowerCase();
+    if (tag === 'nav') return 'navigation';
+    if (tag === 'main') return 'main';
+    if (tag === 'aside') return (!scoped(el) || name(el)) ? 'complementary' : null;
+    if (tag === 'header') return scoped(el) ? null : 'banner';
+    if (tag === 'footer') return scoped(el) ? null : 'contentinfo';
+    if (tag === 'section') return name(el) ? 'region' : null;
+    if (tag === 'form') return name(el) ? 'form' : null;
+    return null;
+  };
+  const seen = Array.from(document.querySelectorAll('nav, main, aside, header, footer, section, form, [role]'))
+    .filter((el) => el.offsetParent !== null || getComputedStyle(el).display !== 'none')
+    .map((el) => [role(el), name(el)])
+    .filter(([r]) => ['banner', 'complementary', 'contentinfo', 'form', 'main', 'navigation', 'region', 'search'].includes(r))
+    .map(([r, n]) => r + ':' + n);
+  return seen.filter((key, i) => seen.indexOf(key) !== i);
+}"""
