@@ -2,6 +2,8 @@
 several worker processes, /healthz, the access log, a damaged generation answered with 503."""
 import json
 import os
+import re
+import time
 import subprocess
 import sys
 import urllib.error
@@ -75,6 +77,13 @@ def test_two_workers_and_a_damaged_generation(tmp_path, index):
                    and Path(f"/proc/{p}/stat").exists()
                    and Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1] == str(live.proc.pid)]
         assert len(workers) == 2
+        # each worker answers a search itself before it takes requests: one line each, its own pid
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and live.output().count("warmed up in") < 2:
+            time.sleep(0.2)
+        warmed = set(re.findall(r"warmed up in \d+ ms \(pid (\d+)\)", live.output()))
+        assert warmed == set(workers), (warmed, workers, live.output()[-2000:])
+        assert get(f"{live.url}/healthz")[1]["warm"] is True
         for _ in range(6):
             assert get(f"{live.url}/api/search?q={quote('社区')}")[0] == 200
         # a newer generation whose table of contents is garbage: 503 with a clear message, not 500
@@ -90,3 +99,24 @@ def test_two_workers_and_a_damaged_generation(tmp_path, index):
     finally:
         live.stop()
     assert live.proc.returncode == 0  # SIGTERM: a clean, graceful stop
+
+
+def test_a_failed_warm_up_is_one_line_and_the_app_still_serves(tmp_path, index, capsys):
+    """Warming is an optimisation: an index that cannot be read at start gives one line, and the
+    app is returned all the same (its requests then answer 503, as before)."""
+    from kb.web import create_app
+    from kb.web.serve import warm
+
+    app = create_app(index, tmp_path / "basket.sqlite")
+    toc = sorted(index.glob("_MAIN_*.toc"))[-1]
+    number = int(toc.stem.split("_")[-1])
+    (index / f"_MAIN_{number + 1}.toc").write_bytes(b"\x00" * 12)
+    warm(app)
+    err = capsys.readouterr().err
+    assert "warm-up failed" in err and len(err.strip().splitlines()) == 1
+    assert not app.extensions.get("kb_warm")
+    assert app.test_client().get("/healthz").status_code == 503  # as it was without warming
+    (index / f"_MAIN_{number + 1}.toc").unlink()
+    warm(app)
+    assert "warmed up in" in capsys.readouterr().err and app.extensions["kb_warm"] is True
+    assert app.test_client().get("/healthz").get_json()["warm"] is True

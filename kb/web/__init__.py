@@ -100,7 +100,8 @@ def create_app(index_dir: Path | str | None = None, basket_db: Path | str | None
     @app.get("/healthz")
     def healthz():
         try:
-            return jsonify(status="ok", **app.extensions["kb_searcher"].store.stats())
+            return jsonify(status="ok", warm=bool(app.extensions.get("kb_warm")),
+                           **app.extensions["kb_searcher"].store.stats())
         except StoreError as exc:
             return jsonify(status="error", error=str(exc)), 503
 
