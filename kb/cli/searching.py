@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from kb.cli.common import clean_arg, fail, index_option, main, open_searcher
-from kb.search import evaluate as ev
 
 
 def format_hit(rank: int, hit: dict) -> str:
@@ -70,6 +69,8 @@ def search_cmd(query: tuple[str, ...], as_json: bool, limit: int, page: int,
 @index_option
 def eval_cmd(judgments: Path, run_out: Path | None, verbose: bool, index_dir: Path | None) -> None:
     """用评测集计算 nDCG@10、Recall@10、hit@1、hit@5 / score the index on judged queries."""
+    from kb.search import evaluate as ev  # here, not at the top: kb add/index need none of search
+
     try:
         judged = ev.load_judgments(judgments)
     except ValueError as exc:
