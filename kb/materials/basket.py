@@ -130,7 +130,11 @@ class BasketStore:
             columns = {row[1] for row in db.execute("PRAGMA table_info(items)")}
             for column, statement in MIGRATIONS.items():
                 if column not in columns:
-                    db.execute(statement)
+                    try:
+                        db.execute(statement)
+                    except sqlite3.OperationalError as exc:  # another worker, starting beside this
+                        if "duplicate column" not in str(exc):  # one on a new file, added it first
+                            raise
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10)
