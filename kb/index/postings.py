@@ -10,7 +10,10 @@ are written; deletions are read from Whoosh at query time):
     columns/<segment id>/<field>.offsets.npy  int64, term i owns postings offsets[i]:offsets[i+1]
     columns/<segment id>/<field>.docs.npy     int32 segment-local document numbers
     columns/<segment id>/<field>.weights.npy  float16 Whoosh weights (term frequency × field boost)
-    columns/<segment id>/<field>.lengths.npy  float32 field length per document (scored fields)
+    columns/<segment id>/<field>.lengths.npy  float32 field length per document (scored fields), as
+                                              Whoosh stores it (one byte: BM25's length norm uses it)
+    columns/<segment id>/<field>.tokens.npy   int32 exact token count per document (scored fields):
+                                              the live average length is summed from these
     columns/<segment id>/<facet>.codes.npy    int32 value number per document (-1: none)
     columns/<segment id>/<field>.compact.bin  stored text, compacted (see compact()), UTF-8,
     columns/<segment id>/<field>.compact.npy  and its int64 offsets (phrases are checked in it)
@@ -44,7 +47,7 @@ DOC_FIELDS = ("title", "unit", "place")  # the same on every passage of a docume
 LISTED_FIELDS = SCORED_FIELDS + ("models", "doc_id")   # fields whose postings are copied
 FACET_FIELDS = ("province", "city", "district", "level", "year", "type")
 NO_YEAR = 2**31 - 1  # Whoosh's sortable-column value for a passage without a year
-VERSION = "4"  # 4: compact text folds variants (著眼 → 着眼)
+VERSION = "5"  # 4: compact text folds variants (著眼 → 着眼); 5: exact token counts (live statistics)
 PARALLEL_MIN_DOCS = 20_000  # segments at least this big get their columns written in parallel
 _NOT_WORD = re.compile(r"[^\w+]+")
 
@@ -92,6 +95,17 @@ def _write_field(reader, fieldname: str, folder: Path, n_passages: int) -> None:
         lengths = np.array([reader.doc_field_length(n, fieldname) or 0 for n in range(n_passages)],
                            dtype=np.float32)
         np.save(folder / f"{fieldname}.lengths.npy", lengths)
+        np.save(folder / f"{fieldname}.tokens.npy", _token_counts(reader, fieldname, docs, weights, n_passages))
+
+
+def _token_counts(reader, fieldname: str, docs: array, weights: array, n_passages: int) -> np.ndarray:
+    """Exact tokens per document: its weights summed (a weight is frequency × field boost).
+    Whoosh's own per-document length is rounded to a byte; its segment total is exact but a
+    merge re-adds the rounded lengths, so the live average is summed from these instead."""
+    boost = float(getattr(reader.schema[fieldname].format, "field_boost", 1.0) or 1.0)
+    summed = np.bincount(np.frombuffer(docs, dtype=np.int32), np.frombuffer(weights, dtype=np.float32),
+                         minlength=n_passages)
+    return np.rint(summed / boost).astype(np.int32)
 
 
 def _write_facet(reader, fieldname: str, folder: Path, n_passages: int) -> None:
@@ -247,6 +261,8 @@ def check_segment(folder: Path, n_passages: int) -> str:
         for fieldname in SCORED_FIELDS:
             if len(np.load(folder / f"{fieldname}.lengths.npy", mmap_mode="r")) != n_passages:
                 return f"{fieldname}.lengths: 长度不符 / wrong length"
+            if len(np.load(folder / f"{fieldname}.tokens.npy", mmap_mode="r")) != n_passages:
+                return f"{fieldname}.tokens: 长度不符 / wrong length"
             offsets = np.load(folder / f"{fieldname}.compact.npy", mmap_mode="r")
             if len(offsets) != n_passages + 1 or int(offsets[-1]) != os.path.getsize(folder / f"{fieldname}.compact.bin"):
                 return f"{fieldname}.compact: 长度不符 / wrong length"
