@@ -90,16 +90,25 @@ class Generation:
                 self._idle.append(searcher)
             self._lock.notify()
 
+    @property
+    def has_columns(self) -> bool:
+        """Are this generation's columns built (a warmed generation's are)?"""
+        return self._columns is not None
+
     def columns(self, reader) -> postings.IndexColumns:
         """The columns of this generation (built once, from any reader of it)."""
         with self._lock:
             if self._columns is None:
+                opened = self.store.opened_segments
                 try:
-                    self._columns = postings.IndexColumns(self.store.folder, reader, type_weights())
+                    self._columns = postings.IndexColumns(self.store.folder, reader, type_weights(), opened)
                 except FileNotFoundError:
                     raise
                 except DAMAGE_ERRORS as exc:
                     raise damaged(self.store.folder, f"列 columns: {type(exc).__name__}") from None
+                current = {seg.folder.name for seg, _ in self._columns.segments}
+                for name in [n for n in opened if n not in current]:  # merged away: let them go
+                    opened.pop(name, None)
             return self._columns
 
     # -- lifetime

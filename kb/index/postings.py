@@ -324,6 +324,14 @@ class SegmentColumns:
         self.folder = folder
         self._fields: dict[str, tuple] = {}
         self._blobs: dict[str, tuple] = {}
+        self._memo: dict[tuple, object] = {}  # what every generation holding the segment derives
+
+    def memo(self, key: tuple, make):
+        """``make()`` once a segment (a segment never changes; generations share its objects)."""
+        value = self._memo.get(key)
+        if value is None:
+            value = self._memo[key] = make()
+        return value
 
     def _load(self, name: str, mmap: bool = True) -> np.ndarray:
         if not mmap:
@@ -367,7 +375,44 @@ class SegmentColumns:
         return [] if field is None else field[0]
 
     def lengths(self, fieldname: str) -> np.ndarray:
-        return self._load(f"{fieldname}.lengths.npy", mmap=False)
+        return self.memo(("lengths", fieldname), lambda: self._load(f"{fieldname}.lengths.npy", mmap=False))
+
+    def tokens(self, fieldname: str) -> np.ndarray:
+        return self.memo(("tokens", fieldname), lambda: self._load(f"{fieldname}.tokens.npy"))
+
+    def __len__(self) -> int:
+        return len(self.lengths("text"))
+
+    def doc_numbers(self) -> tuple[np.ndarray, int]:
+        """Per passage, its document's number within the segment (-1: none), and the count."""
+        def make():
+            numbers = np.full(len(self), -1, dtype=np.int64)
+            field = self._field("doc_id")
+            if field is None:
+                return numbers, 0
+            terms, offsets, docs, _ = field
+            numbers[np.asarray(docs.all(), dtype=np.int64)] = np.repeat(np.arange(len(terms), dtype=np.int64),
+                                                                      np.diff(offsets))
+            return numbers, len(terms)
+        return self.memo(("doc numbers",), make)
+
+    def doc_level(self, fieldname: str):
+        """A metadata field's postings by document: (offsets, document numbers within the
+        segment, weights), one entry per document instead of one per passage (passages of a
+        document lie together); None if the field has none."""
+        def make():
+            field = self._field(fieldname)
+            if field is None or not len(field[2]):
+                return False
+            _, offsets, docs, weights = field
+            docs, weights = docs.all(), weights.all()
+            codes = self.doc_numbers()[0][np.asarray(docs, dtype=np.int64)]
+            first = np.ones(len(codes), dtype=bool)
+            first[1:] = codes[1:] != codes[:-1]
+            first[np.asarray(offsets[:-1])[np.diff(offsets) > 0]] = True  # every term starts afresh
+            kept = np.concatenate(([0], np.cumsum(first)))
+            return kept[np.asarray(offsets)], codes[first], np.asarray(weights)[first].astype(np.float32)
+        return self.memo(("doc level", fieldname), make) or None
 
     def blob(self, fieldname: str) -> tuple[FileSlices, np.ndarray]:
         """(compacted UTF-8 text of a field for all documents, offsets)."""
@@ -377,18 +422,25 @@ class SegmentColumns:
         return self._blobs[fieldname]
 
     def facet(self, fieldname: str) -> tuple[np.ndarray, list]:
-        codes = self._load(f"{fieldname}.codes.npy", mmap=False)
-        values = json.loads((self.folder / f"{fieldname}.values.json").read_text(encoding="utf-8"))
-        return codes, values
+        def make():
+            codes = self._load(f"{fieldname}.codes.npy", mmap=False)
+            return codes, json.loads((self.folder / f"{fieldname}.values.json").read_text(encoding="utf-8"))
+        return self.memo(("facet", fieldname), make)
 
 
-def open_segment(index_dir: Path, leaf) -> SegmentColumns:
-    """The columns of a segment reader, written first if missing (an index from an older kb)."""
+def open_segment(index_dir: Path, leaf, opened: dict[str, SegmentColumns] | None = None) -> SegmentColumns:
+    """The columns of a segment reader, written first if missing (an index from an older kb);
+    ``opened``: segments already open (by an earlier generation), reused as they are."""
     folder = segment_folder(index_dir, leaf)
+    if opened is not None and folder.name in opened:
+        return opened[folder.name]
     if not _current(folder):
         shutil.rmtree(folder, ignore_errors=True)
         write_segment(leaf, folder)
-    return SegmentColumns(folder)
+    seg = SegmentColumns(folder)
+    if opened is not None:
+        opened[folder.name] = seg
+    return seg
 
 
 class Joined:
@@ -414,12 +466,23 @@ class Joined:
         return found
 
 
+def ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i] .. starts[i] + sizes[i] - 1`` of every i, concatenated."""
+    if not len(starts):
+        return np.zeros(0, dtype=np.intp)
+    shift = starts - np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    return np.repeat(shift, sizes) + np.arange(int(sizes.sum()))
+
+
 class IndexColumns:
     """One reader generation of the whole index: its segments' columns joined, global passage
     number = segment offset + local (Whoosh document) number, with deletions and per-passage
     priors as arrays. ``doc_codes`` numbers the documents the passages belong to."""
 
-    def __init__(self, index_dir: Path | str, reader, prior_of: dict[str, float] | None = None):
+    def __init__(self, index_dir: Path | str, reader, prior_of: dict[str, float] | None = None,
+                 opened: dict[str, SegmentColumns] | None = None):
+        """``opened``: the segments an earlier generation opened (the store keeps them), reused with
+        what they derived — a generation after a small commit builds only what is new."""
         self.cache: dict = {}  # what searches derive from this generation (filters, score cache)
         self.n_passages = reader.doc_count_all()
         self.segments: list[tuple[SegmentColumns, int]] = []
@@ -427,13 +490,16 @@ class IndexColumns:
         for leaf, offset in reader.leaf_readers():
             if leaf.doc_count_all() == 0:
                 continue
-            self.segments.append((open_segment(Path(index_dir), leaf), offset))
+            self.segments.append((open_segment(Path(index_dir), leaf, opened), offset))
             if leaf.has_deletions():
                 deleted = np.fromiter(leaf.deleted_docs_set, dtype=np.int64)
                 self.alive[deleted + offset] = False
         self._starts = np.array([offset for _, offset in self.segments], dtype=np.int64)
         self.lengths = {f: self._joined(lambda seg, f=f: seg.lengths(f), np.float32) for f in SCORED_FIELDS}
-        self.avg_length = {f: (float(reader.field_length(f)) / self.n_passages if self.n_passages else 0.0) or 1.0
+        # ranking statistics over the live passages only, so a merge (which drops deleted
+        # passages) never changes a score: N, and the average field length from exact counts
+        self.n_live = int(self.alive.sum())
+        self.avg_length = {f: (float(self._live_tokens(f)) / self.n_live if self.n_live else 0.0) or 1.0
                            for f in SCORED_FIELDS}
         self.facets = {f: self._joined_facet(f) for f in FACET_FIELDS}
         self.doc_codes = self._doc_codes()
@@ -449,8 +515,29 @@ class IndexColumns:
         numbered = np.flatnonzero(self.doc_codes >= 0)[::-1]
         self.first_passage[self.doc_codes[numbered]] = numbered
         self.passage_doc = np.where(self.doc_codes >= 0, self.doc_codes, self.ndoc_codes)  # spare slot
-        self._doc_level = {f: [self._doc_postings(seg, offset, f) for seg, offset in self.segments]
-                           for f in DOC_FIELDS}
+        # per document code: its passages (ascending), and how many of them are deleted
+        numbered = self.doc_codes >= 0
+        self._doc_order = np.argsort(self.doc_codes, kind="stable")[int((~numbered).sum()):]
+        counts = np.bincount(self.doc_codes[numbered], minlength=self.ndoc_codes)
+        self._doc_ptr = np.concatenate(([0], np.cumsum(counts)))
+        self.doc_dead = np.bincount(self.doc_codes[numbered & ~self.alive], minlength=self.ndoc_codes)
+        self.doc_live = self.doc_dead < counts
+
+    def _live_tokens(self, fieldname: str) -> int:
+        """Tokens of a field summed over the live passages."""
+        total = 0
+        for seg, offset in self.segments:
+            tokens = seg.tokens(fieldname)
+            total += int(tokens[self.alive[offset:offset + len(tokens)]].sum(dtype=np.int64))
+        return total
+
+    def doc_passages(self, codes: np.ndarray) -> np.ndarray:
+        """The passages of documents ``codes`` (ascending)."""
+        if not len(codes):
+            return np.zeros(0, dtype=np.intp)
+        starts = self._doc_ptr[codes]
+        picks = ranges(starts, self._doc_ptr[np.asarray(codes) + 1] - starts)
+        return np.sort(self._doc_order[picks]).astype(np.intp, copy=False)
 
     def _joined(self, load, dtype) -> np.ndarray:
         out = np.zeros(self.n_passages, dtype=dtype)
@@ -469,45 +556,28 @@ class IndexColumns:
         return codes, list(index)
 
     def _doc_codes(self) -> np.ndarray:
-        """A number per document and segment (passages of one document share it)."""
+        """A number per document and segment (passages of one document share it): a segment's
+        own numbers after those of the segments before it."""
         codes = np.full(self.n_passages, -1, dtype=np.int64)
-        base = 0
+        self._bases, base = [], 0
         for seg, offset in self.segments:  # per segment: a replaced document's old version stays apart
-            field = seg._field("doc_id")
-            if field is None:
-                continue
-            terms, offsets, docs, _ = field
-            docs = docs.all()
-            owners = np.repeat(np.arange(len(terms), dtype=np.int64) + base, np.diff(offsets))
-            codes[np.asarray(docs, dtype=np.int64) + offset] = owners
-            base += len(terms)
+            numbers, count = seg.doc_numbers()
+            codes[offset:offset + len(numbers)] = np.where(numbers >= 0, numbers + base, -1)
+            self._bases.append(base)
+            base += count
         return codes
-
-    def _doc_postings(self, seg: SegmentColumns, offset: int, fieldname: str):
-        """A metadata field's postings by document: (offsets, doc codes, weights), one entry
-        per document instead of one per passage (passages of a document lie together)."""
-        field = seg._field(fieldname)
-        if field is None or not len(field[2]):
-            return None
-        _, offsets, docs, weights = field
-        docs, weights = docs.all(), weights.all()
-        codes = self.doc_codes[np.asarray(docs, dtype=np.int64) + offset]
-        first = np.ones(len(codes), dtype=bool)
-        first[1:] = codes[1:] != codes[:-1]
-        first[np.asarray(offsets[:-1])[np.diff(offsets) > 0]] = True  # every term starts afresh
-        kept = np.concatenate(([0], np.cumsum(first)))
-        return kept[np.asarray(offsets)], codes[first], np.asarray(weights)[first].astype(np.float32)
 
     def doc_postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray, int]:
         """(doc codes, weights, passages holding it) of a metadata term over all segments."""
         key = term.encode("utf-8")
         codes, weights, df = [], [], 0
-        for (seg, _), level in zip(self.segments, self._doc_level[fieldname]):
+        for (seg, _), base in zip(self.segments, self._bases):
             i = seg.term_index(fieldname, key)
-            if i < 0 or level is None:
+            level = seg.doc_level(fieldname) if i >= 0 else None
+            if level is None:
                 continue
             doffsets, dcodes, dweights = level
-            codes.append(dcodes[doffsets[i]:doffsets[i + 1]])
+            codes.append(dcodes[doffsets[i]:doffsets[i + 1]] + base)
             weights.append(dweights[doffsets[i]:doffsets[i + 1]])
             offsets = seg._field(fieldname)[1]
             df += int(offsets[i + 1] - offsets[i])

@@ -194,6 +194,9 @@ class IndexStore:
             raise damaged(self.folder, f"目录表 table of contents: {type(exc).__name__}") from None
         self._lock = threading.Lock()
         self._current: Generation | None = None
+        self.warmers: list[Callable[[View], None]] = []  # upper layers' warm-up of a new generation
+        self.opened_segments: dict[str, postings.SegmentColumns] = {}  # shared by this process's generations
+        self._watch_stop = threading.Event()
         self._checked = 0.0
 
     def _create(self) -> None:
@@ -217,7 +220,12 @@ class IndexStore:
         return TOC._latest_generation(self._storage, INDEXNAME)
 
     def generation(self) -> Generation:
-        """The latest committed generation (opened once per process, shared by all threads)."""
+        """The latest committed generation (opened once per process, shared by all threads).
+
+        Every request reads the latest commit. Opening one is cheap — the columns of the segments
+        it shares with the generation before are reused (:class:`~kb.index.postings.IndexColumns`)
+        — and a serving process opens and warms each new commit as it lands (:meth:`watch`), so
+        the first request after a commit seldom opens anything itself."""
         current = self._current
         try:
             inode = self.folder.stat().st_ino
@@ -238,6 +246,50 @@ class IndexStore:
         if current is not None:
             current.retire()
         return fresh
+
+    @property
+    def current(self) -> Generation | None:
+        """The generation this process opened last (None before the first); nothing is opened."""
+        return self._current
+
+    def refresh(self) -> Generation:
+        """Open and warm the latest committed generation now, in this thread (the server's
+        watcher, and a writer in a serving process before it reports its commit done)."""
+        before = self._current
+        gen = self.generation()
+        if gen is not before:
+            self._warm(gen)
+        return gen
+
+    def watch(self, every: float = 0.2) -> threading.Thread:
+        """Look for new commits every ``every`` seconds in a daemon thread and open and warm each
+        as it lands — its columns built, then :attr:`warmers` run on it — so a serving process is
+        ready for a commit another process made before a request asks."""
+        def loop() -> None:
+            while not self._watch_stop.wait(every):
+                try:
+                    self.refresh()
+                except Exception:  # noqa: BLE001 — a request meets the same error and reports it
+                    pass
+
+        thread = threading.Thread(target=loop, daemon=True, name="kb-watch")
+        thread.start()
+        return thread
+
+    def _warm(self, gen: Generation) -> None:
+        """Build a generation's columns and run the warmers on it (requests may read it meanwhile)."""
+        gen._enter()
+        try:
+            view = View(gen, gen.lend())
+        except BaseException:
+            gen._leave()
+            raise
+        try:
+            view.columns()
+            for warmer in self.warmers:
+                warmer(view)
+        finally:
+            view.close()
 
     def _read_toc(self, gen: int) -> TOC:
         if gen < 0:
@@ -283,7 +335,7 @@ class IndexStore:
         with self.reading() as view:
             out = view.generation.stats()
             cols = view.columns()
-            out["documents"] = int(np.unique(cols.doc_codes[cols.alive]).size) if cols.n_passages else 0
+            out["documents"] = int(cols.doc_live.sum())
         return out
 
     def documents(self) -> dict[str, dict]:
@@ -292,6 +344,7 @@ class IndexStore:
             return _documents(view.searcher)
 
     def close(self) -> None:
+        self._watch_stop.set()
         current, self._current = self._current, None
         if current is not None:
             current.retire()

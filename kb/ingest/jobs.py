@@ -387,9 +387,10 @@ class Read:
 
 
 def run_job(store: JobStore, job_id: str, index_dir: Path, lock_timeout: float = 600.0,
-            add: Callable | None = None) -> None:
+            add: Callable | None = None, on_commit: Callable[[], None] | None = None) -> None:
     """Read and index a job's files (the body of the background thread). Never raises: every
-    failure ends in the job's state."""
+    failure ends in the job's state. ``on_commit`` runs after each commit, before its files are
+    reported done (the server warms the new generation there, so a search right after sees them)."""
     from kb.ingest import pipeline
     from kb.index.errors import StoreError
 
@@ -399,7 +400,7 @@ def run_job(store: JobStore, job_id: str, index_dir: Path, lock_timeout: float =
         readable = open_archives(store, job_id)
         for start in range(0, len(readable), GROUP_FILES):
             group = [read_file(store, job_id, f) for f in readable[start:start + GROUP_FILES]]
-            index_group(store, job_id, index_dir, [r for r in group if r.docs], add, lock_timeout)
+            index_group(store, job_id, index_dir, [r for r in group if r.docs], add, lock_timeout, on_commit)
         files = store.files(job_id)
         store.set_job(job_id, "indexed", "", summarize(files))
     except StoreError as exc:
@@ -470,7 +471,7 @@ def read_file(store: JobStore, job_id: str, f: dict[str, Any]) -> Read:
 
 
 def index_group(store: JobStore, job_id: str, index_dir: Path, group: list[Read], add: Callable,
-                lock_timeout: float) -> None:
+                lock_timeout: float, on_commit: Callable[[], None] | None = None) -> None:
     """One `kb add` commit for a group of files; each file's outcome from its documents'."""
     if not group:
         return
@@ -478,6 +479,11 @@ def index_group(store: JobStore, job_id: str, index_dir: Path, group: list[Read]
     docs = [doc for r in group for doc in r.docs]
     file_of = {doc.source: r.seq for r in group for doc in r.docs}
     outcome = add(index_dir, docs, lock_timeout=lock_timeout)
+    if on_commit is not None:
+        try:
+            on_commit()
+        except Exception:  # noqa: BLE001 — committed is committed; searches catch up on their own
+            pass
     by_id, by_source = {d.doc_id: d.title for d in docs}, {d.source: d.title for d in docs}
     titles = {doc_id: by_id.get(doc_id) or by_source.get(source, "") for doc_id, source in outcome.sources.items()}
     rows = doc_outcomes(outcome, titles)

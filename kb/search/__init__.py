@@ -23,7 +23,7 @@ beside); ``from kb.search import …`` gives the public names.
 
 May import: :mod:`kb.text`, :mod:`kb.index`, :mod:`kb.catalogue`.
 """
-from kb.search.facets import FACETS, facet_counts, filter_mask
+from kb.search.facets import FACETS, facet_counts, filter_passages
 from kb.search.hits import EXTRA_FIELDS, HIT_FIELDS, SearchResult, hit_from_stored
 from kb.search.plan import Plan, Unit, build_filter, plan
 from kb.search.query import (MAX_QUERY_CHARS, ParsedQuery, as_parsed, content_words, parse, stopwords,
@@ -36,7 +36,7 @@ from kb.search.snippets import make_snippet, mark_spans, pieces, snippet_fields,
 __all__ = [
     "EXTRA_FIELDS", "FACETS", "HIT_FIELDS", "MAX_QUERY_CHARS", "SUGGEST_CANDIDATES", "SUGGEST_MAX_LEN",
     "SUGGEST_WORDS", "ParsedQuery", "Plan", "SearchResult", "Searcher", "Unit", "as_parsed", "build_filter",
-    "content_words", "deletion_table", "facet_counts", "filter_mask", "hit_from_stored",
+    "content_words", "deletion_table", "facet_counts", "filter_passages", "hit_from_stored",
     "make_snippet", "mark_spans", "one_edit", "one_edit_terms", "parse", "pieces", "plan", "related_terms",
     "snippet_fields", "snippet_window", "stopwords", "synonym_alternatives", "synonym_groups",
 ]

@@ -13,7 +13,7 @@ from kb.search.hits import hit_from_stored
 from kb.search.plan import Unit, phrase_units
 from kb.search.query import ParsedQuery, content_words, stopwords, synonym_alternatives
 from kb.search.ranking import Ranking
-from kb.search.scoring import idf, top
+from kb.search.scoring import best
 
 RELATED_TERMS = 20
 SUGGEST_WORDS = 8         # unknown words of one query tried for did-you-mean
@@ -34,25 +34,28 @@ def related_passages(source: dict[str, Any], passage: int, cols: IndexColumns, c
         term = word.text.lower()
         if len(term) >= 2 and segment.CJK.search(term) and term not in stopwords():
             counts[term] = counts.get(term, 0) + 1
-    weighted = sorted(((tf * idf(cols.n_passages, len(cols.postings("text", term)[0])), term)
-                       for term, tf in counts.items()), reverse=True)[:RELATED_TERMS]
+    ranking = Ranking(cols)
+    weighted = sorted(((tf * ranking.idf("text", term), term) for term, tf in counts.items()),
+                      reverse=True)[:RELATED_TERMS]
     if not weighted:
         return []
     top_weight = weighted[0][0] or 1.0
-    scores = Ranking(cols).upper([Unit("text", (term,), w / top_weight) for w, term in weighted])
+    found = ranking.upper([Unit("text", (term,), w / top_weight) for w, term in weighted])
     own = cols.doc_codes[passage]
-    mask = cols.alive & (scores > 0) & (cols.doc_codes != own)
+    keep = (found.values > 0) & (cols.doc_codes[found.passages] != own)
     if cluster is not None and cluster[passage] >= 0:  # not its near-duplicates or versions
-        mask &= cluster != cluster[passage]
+        keep &= cluster[found.passages] != cluster[passage]
+    passages, scores = found.passages[keep], found.values[keep]
     terms = {term for _, term in weighted}
     chosen, seen = [], set()
-    for number in top(scores, mask, limit * 20):
+    for k in best(scores, limit * 20):
+        number = int(passages[k])
         if cols.doc_codes[number] not in seen:
             seen.add(cols.doc_codes[number])
-            chosen.append(number)
+            chosen.append((number, float(scores[k])))
             if len(chosen) == limit:
                 break
-    return [hit_from_stored(stored_of(n), float(scores[n]), terms) for n in chosen]
+    return [hit_from_stored(stored_of(n), score, terms) for n, score in chosen]
 
 
 # ---------------------------------------------------------------- did-you-mean
@@ -112,10 +115,10 @@ def occurs(cols: IndexColumns, text: str) -> bool:
     if not units:
         return False
     unit = units[0]
-    found = Ranking(cols).present(unit) & cols.alive
+    found = Ranking(cols).present(unit)  # live passages only
     if not unit.check:
-        return bool(found.any())
-    return bool(cols.joined("text", np.flatnonzero(found)[:500]).contains(unit.check.encode("utf-8")).any())
+        return bool(len(found))
+    return bool(cols.joined("text", found[:500]).contains(unit.check.encode("utf-8")).any())
 
 
 def suggestions(parsed: ParsedQuery, cols: IndexColumns, frequency: Callable[[str], int],

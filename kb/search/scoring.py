@@ -1,5 +1,5 @@
 """The ranking formulas, each a small pure function: idf and BM25 (Whoosh's BM25F per field),
-proximity, question coverage, same-document decay, near-duplicate collapsing, top-n.
+proximity, question coverage, same-document decay, near-duplicate collapsing, the n best.
 
 Callers hold the statistics (:mod:`kb.search.ranking` over the index columns); nothing here reads
 an index. The order of the arithmetic is part of the contract: scores must come out bit for bit
@@ -124,9 +124,9 @@ def collapse(ranked: list[tuple[float, int]], cluster: np.ndarray | None,
     return out
 
 
-def top(scores: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
-    """Passage numbers of the ``n`` best scores among ``mask``, best first (ties: lower number)."""
-    idx = np.flatnonzero(mask)
+def best(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` best ``scores``, best first (ties: lower position)."""
+    idx = np.arange(len(scores))
     if len(idx) > n:
-        idx = idx[np.argpartition(-scores[idx], n - 1)[:n]]
+        idx = idx[np.argpartition(-scores, n - 1)[:n]]
     return idx[np.lexsort((idx, -scores[idx]))]

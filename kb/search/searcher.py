@@ -1,4 +1,4 @@
-"""One search: parse → plan → candidates (a bound over the columns) → exact check → hits.
+"""One search: parse → plan → candidates (a bound over the postings) → exact check → hits.
 
 :class:`Searcher` owns nothing but the thread's view of an index generation; each stage is a
 module of :mod:`kb.search` returning data (HTML is the web's job)."""
@@ -15,18 +15,20 @@ from kb.index import similar
 from kb.catalogue.catalogue import Catalogue
 from kb.catalogue.models import Model
 from kb.index.postings import DOC_FIELDS, IndexColumns, Joined
-from kb.search import expand, facets, related
+from kb.search import expand, facets, related, sparse
 from kb.search.hits import SearchResult, hit_from_stored
 from kb.search.plan import FEEDBACK_BOOST, Plan, Unit, build_filter, plan
 from kb.search.query import MAX_QUERY_CHARS, ParsedQuery, as_parsed, parse
 from kb.search.ranking import Ranking, TermCache
-from kb.search.scoring import collapse, coverage, coverage_factor, diversify, holding, top
+from kb.search.scoring import best, collapse, coverage, coverage_factor, diversify, holding
+from kb.search.sparse import Sparse
 from kb.index.store import IndexStore, View
 
 SUPERSEDED_DECAY = 0.9  # an older version of a document (kb/index/similar.py) ranks a little lower
 BOUND_SLACK = 1.0001  # float32 sums in another order may differ in the last bits
 CANDIDATES, MAX_READ = 60, 180  # first batch scored exactly; enough read (see Searcher._rescore)
 MAX_LIMIT = 200
+WARM_QUERIES = ("党建", "老旧小区没有物业怎么办")  # a keyword and a question: what a new generation runs first
 
 
 class Searcher:
@@ -41,6 +43,8 @@ class Searcher:
         self.store = IndexStore(self.index_dir)
         self.store.generation()  # jieba gets the index's terms before the first query is cut
         self._local = threading.local()
+        self._hot: TermCache | None = None  # the big posting lists the latest generation's queries used
+        self.store.warmers.append(self._warm)
 
     def view(self) -> View:
         current = getattr(self._local, "view", None)
@@ -93,6 +97,25 @@ class Searcher:
         """The columns of the generation this thread reads (built once per generation)."""
         return self.view().columns()
 
+    def _warm(self, view: View) -> None:
+        """Make a new generation as fast as the one it replaces (the store runs this before any
+        request reads it): its columns, links and catalogue, the big posting lists the queries of
+        the current one used, and a keyword search and a question."""
+        previous = getattr(self._local, "view", None)
+        self._local.view = view
+        try:
+            cols = self.columns()
+            self._clusters(cols)
+            self.catalogue  # noqa: B018 — built once a generation
+            hot, ranking = self._hot, Ranking(cols, cols.cache.setdefault("terms", TermCache()))
+            for key in hot.keys() if hot is not None else []:
+                if key[0] == "scores":
+                    ranking.term(key[1], key[2])
+            for query in WARM_QUERIES:
+                self.search(query, facets=True)
+        finally:
+            self._local.view = previous
+
     # ------------------------------------------------------------ linked documents
 
     def _link_state(self) -> tuple[int, similar.Links, list[list[str]], dict[str, list[str]]]:
@@ -137,14 +160,15 @@ class Searcher:
         return (*cols.cache[key], groups)
 
     def _collapsed(self, hit: dict[str, Any], passage: int, cluster: np.ndarray | None,
-                   groups: list[list[str]], mask: np.ndarray, cols: IndexColumns) -> None:
-        """The documents collapsed under a hit: its cluster's other documents that match too."""
+                   groups: list[list[str]], matches: np.ndarray, cols: IndexColumns) -> None:
+        """The documents collapsed under a hit: its cluster's other documents that match too
+        (``matches``: the matching passages, ascending)."""
         hit["collapsed"], hit["similar"], hit["version"] = 0, [], None
         if cluster is None or cluster[passage] < 0:
             return
         others = []
         for doc_id in groups[int(cluster[passage])]:
-            if doc_id != hit["doc_id"] and mask[cols.postings("doc_id", doc_id)[0]].any():
+            if doc_id != hit["doc_id"] and sparse.member(cols.postings("doc_id", doc_id)[0], matches).any():
                 others.append(doc_id)
         _stamp, links, _clusters, versions = self._link_state()
         hit["similar"] = similar.collapsed_rows(links, hit["doc_id"], others, versions)
@@ -157,9 +181,10 @@ class Searcher:
                filters: dict[str, list[str]] | None = None, facets: bool = False) -> SearchResult:
         """Ranked passages for ``raw``; ``filters`` add to the query's own ``字段:值`` filters.
 
-        Two stages: numpy sums every unit's term scores over the whole index (an upper bound),
-        then the best candidates are checked against their stored text (phrases, proximity,
-        required and excluded strings) and scored exactly."""
+        Two stages: numpy sums every unit's term scores over the passages its postings name (an
+        upper bound; the work follows the postings: :mod:`kb.search.sparse`), then the best
+        candidates are checked against their stored text (phrases, proximity, required and
+        excluded strings) and scored exactly."""
         began = time.perf_counter()
         if len(raw or "") > MAX_QUERY_CHARS:
             return SearchResult(parse(""), [], 0, 0.0,
@@ -180,25 +205,11 @@ class Searcher:
             return SearchResult(parsed, [], 0, 0.0)
         cols = self.columns()
         ranking = Ranking(cols, cols.cache.setdefault("terms", TermCache()))
-        mask = cols.alive.copy()
-        if filter_q is not None:
-            mask &= facets.filter_mask(self.searcher, filter_q, cols)
-        if wanted.empty:  # filters alone: every passage they allow, in index order
-            upper = mask.astype(np.float32)
-        else:
-            units = wanted.scored
-            ranking.meta = ranking.metadata([u for u in units if u.field in DOC_FIELDS])
-            upper = ranking.upper([u for u in units if u.field not in DOC_FIELDS]) + ranking.meta
-            if parsed.question is not None:
-                wanted.prior = expand.question_prior(cols)
-                if wanted.prior is not None:
-                    upper *= wanted.prior
-            mask &= upper > 0
-            for group in wanted.required:
-                mask &= np.logical_or.reduce([ranking.may_hold(u) for u in group])
-        total = int(mask.sum())
+        self._hot = ranking.shared
+        matches = self._matches(wanted, parsed, ranking, filter_q)
+        total = len(matches)
         cluster, superseded, groups = self._clusters(cols)
-        ranked, checked = self._rescore(wanted, ranking, upper, mask, cols, page * limit, cluster, superseded)
+        ranked, checked = self._rescore(wanted, ranking, matches, page * limit, cluster, superseded)
         question = parsed.question
         if FEEDBACK_BOOST > 0 and question is not None and question.wants_feedback:
             texts = [self._stored(p).get("text", "") for _, p in ranked[:expand.FEEDBACK_PASSAGES]]
@@ -213,17 +224,39 @@ class Searcher:
         hits = []
         for score, passage in ranked[(page - 1) * limit: page * limit]:
             hits.append(hit_from_stored(self._stored(passage), score, parsed.marked_terms))
-            self._collapsed(hits[-1], passage, cluster, groups, mask, cols)
+            self._collapsed(hits[-1], passage, cluster, groups, matches.passages, cols)
         found = SearchResult(parsed, hits, max(total, len(ranked)), 0.0)
         named = parsed.named
         found.models = self.catalogue.named_in(named, normalized=True)[:3] if named else []
         if with_facets:
-            found.facets = facets.facet_counts(cols, mask)
+            found.facets = facets.facet_counts(cols, matches.passages)
         return found
 
-    def _rescore(self, wanted: Plan, ranking: Ranking, upper: np.ndarray, mask: np.ndarray,
-                 cols: IndexColumns, shown: int, cluster: np.ndarray | None,
-                 superseded: np.ndarray | None) -> tuple[list[tuple[float, int]], int]:
+    def _matches(self, wanted: Plan, parsed: ParsedQuery, ranking: Ranking, filter_q) -> Sparse:
+        """The live passages the query may match, each with its bound (the candidates): the union
+        of the posting lists of its units — never a pass over the whole collection."""
+        cols = ranking.cols
+        allowed = None if filter_q is None else facets.filter_passages(self.searcher, filter_q, cols)
+        if wanted.empty:  # filters alone: every passage they allow, in index order
+            return Sparse(allowed, np.ones(len(allowed), dtype=np.float32))
+        units = wanted.scored
+        ranking.meta = ranking.metadata([u for u in units if u.field in DOC_FIELDS])
+        bound = ranking.upper([u for u in units if u.field not in DOC_FIELDS], then=ranking.meta)
+        passages, upper = bound.passages, bound.values
+        if allowed is not None:
+            inside = sparse.member(passages, allowed)
+            passages, upper = passages[inside], upper[inside]
+        if parsed.question is not None:
+            wanted.prior = expand.question_prior(cols)
+            if wanted.prior is not None:
+                upper *= wanted.prior[passages]
+        keep = upper > 0
+        for group in wanted.required:
+            keep &= np.logical_or.reduce([ranking.may_hold(u, passages) for u in group])
+        return Sparse(passages[keep], upper[keep])
+
+    def _rescore(self, wanted: Plan, ranking: Ranking, matches: Sparse, shown: int,
+                 cluster: np.ndarray | None, superseded: np.ndarray | None) -> tuple[list[tuple[float, int]], int]:
         """Exact scores of candidates taken best bound first, in growing batches, until the
         ``shown`` best after :func:`diversify` are certain: no unread candidate's bound reaches
         them (a bound is never below the exact score, and diversifying only lowers scores) —
@@ -232,31 +265,33 @@ class Searcher:
         现行 one leads its versions) and near-duplicates are collapsed under their best hit
         (:func:`collapse`); both only lower or drop scores, so the bound test stays sound.
         Returns (diversified (score, passage number)…, read)."""
-        available = int(mask.sum())
-        order = top(upper, mask, min(available, 4 * CANDIDATES))
+        cols = ranking.cols
+        upper, available = matches.values, len(matches)
+        order = best(upper, min(available, 4 * CANDIDATES))
         scored: list[tuple[float, int]] = []
         read, batch = 0, CANDIDATES
         while True:
             cands = order[read:read + batch]
             read += len(cands)
             scored += [(score * SUPERSEDED_DECAY if superseded is not None and superseded[p] else score, p)
-                       for score, p in self._exact(wanted, ranking, cands, upper)]
+                       for score, p in self._exact(wanted, ranking, matches.passages[cands], upper[cands])]
             ranked = collapse(diversify(scored, lambda p: cols.doc_codes[p], wanted.same_doc_decay),
                               cluster, cols.doc_codes)
             if read >= available:
                 return ranked, read
             if read >= len(order):  # the next batch needs more candidates in order
-                order = top(upper, mask, min(available, 4 * len(order)))
+                order = best(upper, min(available, 4 * len(order)))
             if len(ranked) >= shown and (ranked[shown - 1][0] >= upper[order[read]] * BOUND_SLACK
                                          or read >= MAX_READ):
                 return ranked, read
             batch *= 2
 
     def _exact(self, wanted: Plan, ranking: Ranking, cands: np.ndarray,
-               upper: np.ndarray) -> list[tuple[float, int]]:
-        """(exact score, passage number) of the candidates that pass the plan's checks."""
+               bounds: np.ndarray) -> list[tuple[float, int]]:
+        """(exact score, passage number) of the candidates (with their ``bounds``) that pass the
+        plan's checks."""
         if wanted.empty:
-            return [(float(upper[p]), int(p)) for p in cands]
+            return [(float(b), int(p)) for b, p in zip(bounds, cands)]
         cols = ranking.cols
         texts: dict[str, Joined] = {}
 
@@ -272,7 +307,7 @@ class Searcher:
             keep &= np.logical_or.reduce([ranking.may_hold(u, cands) & holding(u, text(u.field))
                                           if u.field not in DOC_FIELDS else ranking.may_hold(u, cands)
                                           for u in group])
-        scores = ranking.meta[cands]  # title/unit/place: exact already
+        scores = ranking.meta.at(cands)  # title/unit/place: exact already
         values: dict[tuple[str, str], np.ndarray] = {}  # a term's scores at the candidates
         held: dict[Unit, np.ndarray] = {}  # question concepts: which candidates a unit scored for
         for unit in wanted.scored:
@@ -285,7 +320,7 @@ class Searcher:
                 part += values[unit.field, term]
             part *= unit.boost
             if len(unit.terms) > 1:  # a phrase needs all its terms, as in the bound
-                part *= ranking.present(unit)[cands]
+                part *= ranking.may_hold(unit, cands)
             if unit.check and part.any():
                 part *= holding(unit, text(unit.field), part > 0)
             if wanted.concepts:

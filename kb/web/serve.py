@@ -114,6 +114,7 @@ def warm(app) -> None:
         print(f"kb: 预热失败，照常服务 / warm-up failed, serving anyway: {exc}", file=sys.stderr, flush=True)
     finally:
         quiet.disabled = was_disabled
+    app.extensions["kb_searcher"].store.watch()  # warm the commits of other processes as they land
 
 
 def share_before_fork(index_dir: Path) -> None:

@@ -53,13 +53,13 @@ def jobs() -> JobStore:
     return current_app.extensions["kb_jobs"]
 
 
-def submit(store: JobStore, job_id: str, index_dir: Path) -> None:
+def submit(store: JobStore, job_id: str, index_dir: Path, on_commit=None) -> None:
     """Run the job in this process's one upload thread (jobs wait their turn)."""
     global _runner
     with _runner_lock:
         if _runner is None:
             _runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-upload")
-        _runner.submit(run_job, store, job_id, index_dir)
+        _runner.submit(run_job, store, job_id, index_dir, on_commit=on_commit)
 
 
 def too_large() -> RequestEntityTooLarge:
@@ -107,7 +107,8 @@ def save_upload(user: str) -> str:
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    submit(store, job_id, current_app.config["KB_INDEX_DIR"])
+    # this process's searches see each commit before the job reports it done
+    submit(store, job_id, current_app.config["KB_INDEX_DIR"], current_app.extensions["kb_searcher"].store.refresh)
     return job_id
 
 
@@ -166,6 +167,7 @@ def remove_document(doc_id: str):
         return jsonify(error="索引正在写入，请稍后再试 / the index is busy"), 503, {"Retry-After": "30"}
     except (StoreError, ValueError) as exc:
         return jsonify(error=f"删除失败 / removal failed: {exc}"), 503
+    searcher().store.refresh()  # the next search of this process no longer finds it
     return jsonify({"removed": outcome.removed})
 
 
