@@ -100,3 +100,30 @@ def test_a_serving_process_opens_and_warms_each_commit_before_a_request_asks(tmp
         searcher.pin()
         assert searcher.view().generation is gen  # the first request finds it ready
         assert {h["doc_id"] for h in searcher.search("条例", limit=50).hits} & {d.doc_id for d in laws[15:20]}
+
+
+def test_columns_of_an_older_kb_gain_their_token_counts_in_place(tmp_path, laws):
+    """Columns written by kb before the token counts (version 4) get them from their own
+    postings on open — the same counts a fresh write gives, no segment rewritten."""
+    from kb.index.postings import COLUMNS_DIR, SCORED_FIELDS
+    from kb.ingest.pipeline import add
+    from kb.search import Searcher
+
+    folder = tmp_path / "idx"
+    add(folder, laws[:8])
+    with Searcher(folder) as searcher:
+        expected = [(h["passage_id"], h["score"]) for h in searcher.search("条例 管理", limit=10).hits]
+    segments = [d for d in (folder / COLUMNS_DIR).iterdir() if (d / "VERSION").exists()]
+    fresh = {(d.name, f): np.load(d / f"{f}.tokens.npy") for d in segments for f in SCORED_FIELDS}
+    stamps = {d.name: (d / "text.compact.bin").stat().st_mtime_ns for d in segments}
+    for d in segments:  # as kb wrote them before
+        for f in SCORED_FIELDS:
+            (d / f"{f}.tokens.npy").unlink()
+        (d / "VERSION").write_text("4")
+    with Searcher(folder) as searcher:
+        assert [(h["passage_id"], h["score"]) for h in searcher.search("条例 管理", limit=10).hits] == expected
+    for d in segments:
+        assert (d / "VERSION").read_text() == "5"
+        assert (d / "text.compact.bin").stat().st_mtime_ns == stamps[d.name]  # not rewritten
+        for f in SCORED_FIELDS:
+            assert np.array_equal(np.load(d / f"{f}.tokens.npy"), fresh[d.name, f])

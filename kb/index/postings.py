@@ -173,11 +173,35 @@ def segment_folder(index_dir: Path, reader) -> Path:
     return Path(index_dir) / COLUMNS_DIR / reader.segment().segment_id()
 
 
-def _current(folder: Path) -> bool:
+def _version(folder: Path) -> str:
     try:
-        return (folder / "VERSION").read_text() == VERSION
+        return (folder / "VERSION").read_text()
     except OSError:
-        return False
+        return ""
+
+
+def _current(folder: Path) -> bool:
+    return _version(folder) == VERSION
+
+
+def _add_token_counts(folder: Path, schema) -> None:
+    """Version 4 → 5 in place: the token counts from the columns' own postings (weights are
+    frequency × field boost, exact in float16 at these sizes), each file renamed into place."""
+    try:
+        for fieldname in SCORED_FIELDS:
+            n = len(np.load(folder / f"{fieldname}.lengths.npy", mmap_mode="r"))
+            docs = np.load(folder / f"{fieldname}.docs.npy")
+            weights = np.load(folder / f"{fieldname}.weights.npy").astype(np.float32)
+            boost = float(getattr(schema[fieldname].format, "field_boost", 1.0) or 1.0)
+            tokens = np.rint(np.bincount(docs, weights, minlength=n) / boost).astype(np.int32)
+            tmp = folder / f".{fieldname}.tokens.{os.getpid()}.npy"
+            np.save(tmp, tokens)
+            os.replace(tmp, folder / f"{fieldname}.tokens.npy")
+        tmp = folder / f".VERSION.{os.getpid()}"
+        tmp.write_text("5")
+        os.replace(tmp, folder / "VERSION")
+    except (OSError, ValueError, KeyError):
+        pass  # rewritten whole below
 
 
 def _write_by_id(index_dir: str, segment_id: str) -> None:
@@ -203,6 +227,8 @@ def update(index_dir: Path | str, ix, grace: float = 0.0, initializer=None) -> N
                 continue
             folder = segment_folder(index_dir, leaf)
             live.add(folder.name)
+            if _version(folder) == "4":
+                _add_token_counts(folder, leaf.schema)
             if not _current(folder):
                 shutil.rmtree(folder, ignore_errors=True)
                 missing.append(leaf)
@@ -434,6 +460,8 @@ def open_segment(index_dir: Path, leaf, opened: dict[str, SegmentColumns] | None
     folder = segment_folder(index_dir, leaf)
     if opened is not None and folder.name in opened:
         return opened[folder.name]
+    if _version(folder) == "4":
+        _add_token_counts(folder, leaf.schema)
     if not _current(folder):
         shutil.rmtree(folder, ignore_errors=True)
         write_segment(leaf, folder)
