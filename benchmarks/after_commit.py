@@ -7,8 +7,9 @@ it answers).
 Copies the index to ``--work`` (the commits change it), opens a :class:`kb.search.Searcher` on the
 copy as a server thread does (``pin()`` before every request), measures each query warm (median
 of 5), then ``--commits`` times: a real writer (`kb add` of one small new file, a subprocess)
-commits, and the same queries run one after another at once, each pinned afresh, until the new
-generation answers and a round after that. Prints, per commit, the first request after the commit,
+commits, and the same queries run one after another at once (or ``--settle`` seconds later), each
+pinned afresh, until the new generation answers and a round after that. ``--watch``: the searcher's
+store watches for commits and warms them, as each `kb serve` worker does. Prints, per commit, the first request after the commit,
 the slowest until the new generation answered, the first on the new generation, each against the
 same query warm, and how long the switch took. One JSON object a commit, then a summary line.
 """
@@ -40,6 +41,8 @@ def main() -> None:
     ap.add_argument("--index", required=True, type=Path)
     ap.add_argument("--commits", type=int, default=3)
     ap.add_argument("--work", type=Path, default=Path("/tmp/kb-after-commit"))
+    ap.add_argument("--watch", action="store_true", help="open and warm each commit as it lands, as `kb serve` does")
+    ap.add_argument("--settle", type=float, default=0.0, help="seconds between the commit and the first request")
     args = ap.parse_args()
 
     shutil.rmtree(args.work, ignore_errors=True)
@@ -53,6 +56,8 @@ def main() -> None:
     for q in QUERIES:  # the first generation warm, as a running server's is
         timed(searcher, q)
     warm = {q: statistics.median(timed(searcher, q)[0] for _ in range(5)) for q in QUERIES}
+    if args.watch:
+        searcher.store.watch()
     print(json.dumps({"warm_ms": {q: round(v, 1) for q, v in warm.items()},
                       "passages": searcher.columns().n_passages}, ensure_ascii=False), flush=True)
     worst_ratio = 0.0
@@ -64,6 +69,7 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "kb.cli", "add", str(new), "--index", str(index)],
                        cwd=ROOT, check=True, capture_output=True)
         committed = time.perf_counter()
+        time.sleep(args.settle)
         rows, switched, extra = [], None, 0
         while extra < len(QUERIES) and time.perf_counter() - committed < 600:
             q = QUERIES[len(rows) % len(QUERIES)]

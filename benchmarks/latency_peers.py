@@ -82,7 +82,7 @@ def main() -> None:
                 if round_:
                     peer_ms.append(took)
     cols = searcher.columns()
-    print(f"{len(qs)} queries × {args.rounds} rounds, {cols.n_live} live passages")
+    print(f"{len(qs)} queries × {args.rounds} rounds, {getattr(cols, 'n_live', cols.n_passages)} passages")
     for name, samples in (("kb", kb_ms), ("tantivy", peer_ms)):
         if samples:
             p = percentiles(samples)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from conftest import LAWS_SAMPLE
 
@@ -127,3 +128,39 @@ def test_the_spies_see_a_whole_array_pass(big_searcher):
     np.flatnonzero(alive)
     alive[np.array([0, 1])]  # a gather is fine
     assert len(Spy.log) == 3, Spy.log
+
+
+def _sets(draw_lists):
+    return [np.unique(np.asarray(x, dtype=np.intp)) for x in draw_lists]
+
+
+_lists = st.lists(st.lists(st.integers(0, 299), max_size=120), min_size=1, max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_lists, st.data())
+def test_both_ways_of_accumulating_give_the_sums_of_one_collection_array(lists, data):
+    """The sort-merge and the scratch pass add every part in order: bit for bit the sums a
+    collection-sized float32 array gives (what the ranking always computed)."""
+    from kb.search.sparse import Scratch, Sparse, accumulate, accumulate_dense, intersect, member
+
+    parts = []
+    for passages in _sets(lists):
+        values = np.asarray(data.draw(st.lists(st.floats(0.125, 50, width=32), min_size=len(passages),
+                                                max_size=len(passages))), dtype=np.float32)
+        parts.append(Sparse(passages, values))
+    whole = np.zeros(300, dtype=np.float32)
+    for part in parts:
+        np.add.at(whole, part.passages, part.values)
+    touched = np.unique(np.concatenate([p.passages for p in parts]))
+    merged = accumulate(parts)
+    scratch = Scratch(300)
+    dense = accumulate_dense([p for p in parts if len(p)], scratch) if any(len(p) for p in parts) else merged
+    for got in (merged, dense):
+        assert np.array_equal(got.passages, touched)
+        assert got.values.tobytes() == whole[touched].tobytes()
+    assert not scratch.acc.any() and not scratch.seen.any()  # left as found
+    a, b = parts[0].passages, parts[-1].passages
+    assert np.array_equal(intersect(a, b), np.intersect1d(a, b))
+    assert np.array_equal(intersect(a, b, size=300), np.intersect1d(a, b))  # the scratch way
+    assert np.array_equal(member(a, b, size=300), np.isin(a, b))

@@ -60,7 +60,7 @@ class Entry:
     def from_json(cls, doc_id: str, data: dict[str, Any]) -> "Entry":
         sig = np.frombuffer(base64.b64decode(data.get("sig", "")), dtype="<u4")
         return cls(doc_id, str(data["key"]), str(data.get("title") or ""), str(data.get("place") or ""),
-                   data.get("year"), str(data.get("date") or ""), tuple(int(v) for v in sig))
+                   data.get("year"), str(data.get("date") or ""), tuple(sig.tolist()))
 
 
 @dataclass

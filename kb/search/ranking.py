@@ -23,7 +23,7 @@ class TermCache:
     generation, within a byte budget (the costly lists — 中华人民共和国 in 70k law passages — are
     the ones every query about laws repeats)."""
 
-    MIN_POSTINGS, BUDGET = 4096, 32 * 2**20
+    MIN_POSTINGS, BUDGET = 4096, 64 * 2**20  # a list's passages and scores both count
 
     def __init__(self):
         self._items: OrderedDict[tuple, Any] = OrderedDict()
@@ -110,7 +110,7 @@ class Ranking:
             for term in terms:  # each term's scores where all the terms are present
                 passages, scores = self.term(fieldname, term)
                 parts.append(Sparse(idx, boost * self.lookup(passages, scores, idx)))
-        return accumulate(parts + [then])
+        return accumulate(parts + [then], self.cols.n_passages)
 
     @staticmethod
     def lookup(passages: np.ndarray, scores: np.ndarray, cands: np.ndarray) -> np.ndarray:
@@ -125,7 +125,7 @@ class Ranking:
         if key not in self._present:
             found = self.term(unit.field, unit.terms[0])[0]
             for term in unit.terms[1:]:
-                found = intersect(found, self.term(unit.field, term)[0])
+                found = intersect(found, self.term(unit.field, term)[0], self.cols.n_passages)
             self._present[key] = found
         return self._present[key]
 
@@ -174,7 +174,7 @@ class Ranking:
         every term is present (the check itself waits for the candidates' text)."""
         if unit.field in DOC_FIELDS:
             return member(self.cols.passage_doc[passages], self.doc_holds(unit))
-        return member(passages, self.present(unit))
+        return member(passages, self.present(unit), self.cols.n_passages)
 
     def metadata(self, units: list[Unit]) -> Sparse:
         """The exact score of the title/unit/place units, at the passages of the documents they hold in."""

@@ -244,7 +244,7 @@ class Searcher:
         bound = ranking.upper([u for u in units if u.field not in DOC_FIELDS], then=ranking.meta)
         passages, upper = bound.passages, bound.values
         if allowed is not None:
-            inside = sparse.member(passages, allowed)
+            inside = sparse.member(passages, allowed, cols.n_passages)
             passages, upper = passages[inside], upper[inside]
         if parsed.question is not None:
             wanted.prior = expand.question_prior(cols)
