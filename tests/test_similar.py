@@ -230,3 +230,106 @@ def test_links_of_a_concurrent_writer_are_merged_not_lost():
     both = similar.merged(ours, theirs)
     assert set(both.entries) == {"a", "b", "c"} and set(both.pairs["c"]) == {"a", "b"}
     assert similar.merged(ours, None) is ours
+
+
+# ---------------------------------------------------------------- kb's MinHash and LSH against datasketch's
+
+def _datasketch_signature(compacted: str) -> tuple[int, ...]:
+    from datasketch import MinHash
+
+    from kb.index import similar
+
+    minhash = MinHash(num_perm=similar.PERMUTATIONS, seed=similar.SEED, hashfunc=int, scheme=similar.SCHEME)
+    minhash.update_batch(similar.shingle_hashes(compacted).tolist())
+    return tuple(int(v) for v in minhash.hashvalues)
+
+
+def _datasketch_pairs(links, changed) -> dict:
+    """The near-duplicate pairs datasketch's MinHashLSH finds (kb's relink before it went numpy)."""
+    import numpy as np
+    from datasketch import LeanMinHash, MinHashLSH
+
+    from kb.index import similar
+
+    lsh = MinHashLSH(threshold=similar.LSH_THRESHOLD, num_perm=similar.PERMUTATIONS)
+    hashes = {}
+    for doc_id, e in links.entries.items():
+        hashes[doc_id] = LeanMinHash(seed=similar.SEED, hashvalues=np.asarray(e.signature, dtype=np.uint64),
+                                      scheme=similar.SCHEME)
+        lsh.insert(doc_id, hashes[doc_id], check_duplication=False)
+    pairs: dict = {}
+    for doc_id in changed:
+        this = links.entries[doc_id]
+        for other in lsh.query(hashes[doc_id]):
+            if other != doc_id and this.key != links.entries[other].key:
+                score = similar.jaccard(this, links.entries[other])
+                if score >= similar.SIMILAR_JACCARD:
+                    pairs.setdefault(doc_id, {})[other] = round(score, 3)
+                    pairs.setdefault(other, {})[doc_id] = round(score, 3)
+    return pairs
+
+
+def test_lsh_bands_are_datasketchs_choice():
+    from datasketch import MinHashLSH
+
+    from kb.index import similar
+
+    lsh = MinHashLSH(threshold=similar.LSH_THRESHOLD, num_perm=similar.PERMUTATIONS)
+    assert (lsh.b, lsh.r) == (similar.LSH_BANDS, similar.LSH_ROWS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="党建社区治理网格员业委会物业两楼联动，。0123456789ab \n", max_size=3000))
+def test_signature_is_datasketchs_minhash_value_for_value(text):
+    from kb.index import similar
+
+    compacted = re.sub(r"\s+", "", text)
+    assert similar.signature(compacted) == _datasketch_signature(compacted)
+
+
+def test_signature_of_a_long_text_spans_chunks():
+    from kb.index import similar
+
+    compacted = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(30_000))  # > one chunk of shingles
+    assert similar.signature(compacted) == _datasketch_signature(compacted)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=2, max_size=30), st.integers(0, 2**31))
+def test_relink_finds_exactly_the_pairs_datasketchs_lsh_finds(edits, seed):
+    """Variants of one text (some near, some far) and unrelated ones: the numpy bands give the
+    pairs MinHashLSH gives, scores included."""
+    import random
+
+    from kb.index import similar
+
+    rng = random.Random(seed)
+    base = [chr(0x4E00 + rng.randrange(3000)) for _ in range(400)]
+    entries = {}
+    for i, n_edits in enumerate(edits):
+        text = list(base) if i % 3 else [chr(0x4E00 + rng.randrange(3000)) for _ in range(400)]
+        for _ in range(n_edits):
+            text[rng.randrange(len(text))] = chr(0x4E00 + rng.randrange(3000))
+        entries[f"d{i}"] = similar.text_entry(f"d{i}", "".join(text))
+    links = similar.Links(entries, {})
+    changed = list(entries)[len(entries) // 2:]
+    assert similar.relink(links, changed).pairs == _datasketch_pairs(links, changed)
+
+
+def test_relink_of_close_variants_links_them_as_datasketch_does():
+    import random
+
+    from kb.index import similar
+
+    rng = random.Random(3)
+    base = [chr(0x4E00 + rng.randrange(3000)) for _ in range(600)]
+    entries = {}
+    for i, n_edits in enumerate([0, 2, 5, 9, 60, 200]):
+        text = list(base)
+        for _ in range(n_edits):
+            text[rng.randrange(len(text))] = chr(0x4E00 + rng.randrange(3000))
+        entries[f"v{i}"] = similar.text_entry(f"v{i}", "".join(text) + str(i))
+    links = similar.Links(entries, {})
+    pairs = similar.relink(links, list(entries)).pairs
+    assert pairs == _datasketch_pairs(links, list(entries))
+    assert {"v1", "v2"} <= set(pairs["v0"]) and "v5" not in pairs.get("v0", {})

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from whoosh.index import TOC, FileIndex
+from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher as WhooshSearcher
 
 from kb.index import postings
@@ -169,6 +170,29 @@ class View:
 
     def columns(self) -> postings.IndexColumns:
         return self.generation.columns(self.searcher.reader())
+
+    def document(self, doc_id: str) -> dict | None:
+        """The stored fields of ``doc_id``'s first live passage (its document's fields are the same
+        on every passage), or None if it is not indexed: one term look-up, not a scan — what
+        ``kb add`` asks of the documents it adds."""
+        first = self._first_passage(doc_id)
+        return None if first is None else self.searcher.reader().stored_fields(first)
+
+    def has_document(self, doc_id: str) -> bool:
+        """Does this generation hold a live passage of ``doc_id`` (a term look-up, no stored field read)?"""
+        return self._first_passage(doc_id) is not None
+
+    def doc_ids(self) -> set[str]:
+        """Every doc id in the index's lexicon: those indexed, and those removed since the last
+        merge of their segment (a term list read, no stored field)."""
+        return {t.decode("utf-8") if isinstance(t, bytes) else t for t in self.searcher.lexicon("doc_id")}
+
+    def _first_passage(self, doc_id: str) -> int | None:
+        try:
+            matcher = self.searcher.reader().postings("doc_id", doc_id)
+        except TermNotFound:
+            return None
+        return matcher.id() if matcher.is_active() else None
 
     def derived(self, key: str, make: Callable[[], Any]) -> Any:
         """A per-generation object built once (e.g. the catalogue's look-up tables)."""

@@ -2,7 +2,7 @@
 
 * An **exact copy** — the same text after normalization, whitespace aside — of a document already
   indexed (or met earlier in the same run) is skipped and reported with the document it copies.
-* **Near-duplicates** — MinHash (datasketch) Jaccard ≥ 0.75 over 5-character shingles: the same
+* **Near-duplicates** — MinHash (datasketch's affine32 scheme, computed here with numpy) Jaccard ≥ 0.75 over 5-character shingles: the same
   regulation of two cities, two versions of one law — are all indexed and *linked*.
 * **Versions**: documents with the same title and place and different dates whose texts overlap
   (Jaccard ≥ 0.25); the newest is 现行 (current), the older ones are superseded by it.
@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -35,6 +36,8 @@ SHINGLE, PERMUTATIONS, SEED, SCHEME = 5, 128, 7, "affine32"  # datasketch ≥ 2:
 SIMILAR_JACCARD = 0.75  # near-duplicates: linked as 相似文档 and collapsed in results
 VERSION_JACCARD = 0.25  # same title and place, different dates, and this much text in common
 LSH_THRESHOLD = 0.5     # candidates from the LSH (lower than the link: its bands miss some pairs)
+LSH_BANDS, LSH_ROWS = 25, 5  # what datasketch's MinHashLSH picks for LSH_THRESHOLD and 128 permutations (a test checks)
+_SIGNATURE_CHUNK = 8192  # shingles hashed at a time (8192 × 128 × 4 bytes = 4 MB)
 _WHITESPACE = re.compile(r"\s+")
 _TITLE_TAIL = re.compile(r"[（(][^（()）]*\d{4}[^（()）]*[）)]$")  # 条例（2020年修正）→ 条例
 
@@ -116,12 +119,36 @@ def shingle_hashes(compacted: str) -> np.ndarray:
     return np.unique(acc & np.uint64(0xFFFFFFFF))
 
 
-def signature(compacted: str) -> tuple[int, ...]:
-    from datasketch import MinHash
+@lru_cache(maxsize=1)
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's affine32 permutations for SEED (``MinHash._init_permutations``, drawn the same way)."""
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, PERMUTATIONS, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, PERMUTATIONS, dtype=np.uint32)
+    return a, b
 
-    minhash = MinHash(num_perm=PERMUTATIONS, seed=SEED, hashfunc=int, scheme=SCHEME)
-    minhash.update_batch(shingle_hashes(compacted).tolist())
-    return tuple(int(v) for v in minhash.hashvalues)
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, the pre-mix of datasketch's affine32 scheme."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def signature(compacted: str) -> tuple[int, ...]:
+    """The MinHash of the text's shingles: datasketch's ``MinHash(num_perm=128, seed=7,
+    scheme="affine32")`` value for value (tests/test_similar.py compares them), computed here
+    so a `kb add` does not import datasketch and SciPy (~0.9 s) for a few documents."""
+    a, b = _permutations()
+    values = np.full(PERMUTATIONS, np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    hashes = _fmix32(shingle_hashes(compacted).astype(np.uint32))
+    with np.errstate(over="ignore"):
+        for start in range(0, len(hashes), _SIGNATURE_CHUNK):
+            chunk = hashes[start:start + _SIGNATURE_CHUNK, None]
+            values = np.minimum(values, (chunk * a + b).min(axis=0))
+    return tuple(values.tolist())
 
 
 def jaccard(a: Entry, b: Entry) -> float:
@@ -183,30 +210,47 @@ def sort_out(links: Links, docs: Iterable[Document], unchanged: Callable[[Docume
     return out
 
 
+def _band_mates(matrix: np.ndarray, rows: list[int]) -> list[set[int]]:
+    """For each of ``rows``, the rows of ``matrix`` (one signature a row) equal to it in at least
+    one LSH band — the candidates datasketch's ``MinHashLSH(threshold=0.5, num_perm=128)`` returns
+    (its 25 bands of 5 values, compared exactly), found with one sort per band instead of a
+    Python insertion per document."""
+    mates: list[set[int]] = [set() for _ in rows]
+    picked = np.asarray(rows, dtype=np.intp)
+    for start in range(0, LSH_BANDS * LSH_ROWS, LSH_ROWS):
+        band = np.ascontiguousarray(matrix[:, start:start + LSH_ROWS])
+        keys = band.view(np.dtype((np.void, band.itemsize * LSH_ROWS))).ravel()
+        _, labels = np.unique(keys, return_inverse=True)
+        labels = labels.ravel()
+        order = np.argsort(labels, kind="stable")
+        ranked = labels[order]
+        wanted = labels[picked]
+        lows = np.searchsorted(ranked, wanted, side="left")
+        highs = np.searchsorted(ranked, wanted, side="right")
+        for k in np.flatnonzero(highs - lows > 1).tolist():
+            mates[k].update(order[lows[k]:highs[k]].tolist())
+    return mates
+
+
 def relink(links: Links, changed: Iterable[str]) -> Links:
     """``links`` with the near-duplicate pairs of the ``changed`` documents worked out afresh."""
-    from datasketch import LeanMinHash, MinHashLSH
-
     changed = [d for d in dict.fromkeys(changed) if d in links.entries]
     pairs = _drop(links.pairs, set(changed))
     if not changed:
         return Links(links.entries, pairs)
-    lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=PERMUTATIONS)
-    hashes = {}
-    with lsh.insertion_session() as session:
-        for doc_id, e in links.entries.items():
-            if len(e.signature) == PERMUTATIONS:
-                hashes[doc_id] = LeanMinHash(seed=SEED, hashvalues=np.asarray(e.signature, dtype=np.uint64),
-                                              scheme=SCHEME)
-                session.insert(doc_id, hashes[doc_id], check_duplication=False)
-    for doc_id in changed:
-        if doc_id not in hashes:
+    ids = [d for d, e in links.entries.items() if len(e.signature) == PERMUTATIONS]
+    if not ids:
+        return Links(links.entries, pairs)
+    matrix = np.array([links.entries[d].signature for d in ids], dtype=np.uint32)
+    row_of = {d: i for i, d in enumerate(ids)}
+    queried = [d for d in changed if d in row_of]
+    for doc_id, mates in zip(queried, _band_mates(matrix, [row_of[d] for d in queried])):
+        this, row = links.entries[doc_id], matrix[row_of[doc_id]]
+        others = [ids[m] for m in sorted(mates) if ids[m] != doc_id and links.entries[ids[m]].key != this.key]
+        if not others:
             continue
-        this = links.entries[doc_id]
-        for other in lsh.query(hashes[doc_id]):
-            if other == doc_id or this.key == links.entries[other].key:
-                continue
-            score = jaccard(this, links.entries[other])
+        scores = (matrix[[row_of[o] for o in others]] == row).mean(axis=1)
+        for other, score in zip(others, scores.tolist()):
             if score >= SIMILAR_JACCARD:
                 pairs.setdefault(doc_id, {})[other] = round(score, 3)
                 pairs.setdefault(other, {})[doc_id] = round(score, 3)

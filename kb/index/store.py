@@ -86,6 +86,18 @@ def _documents(searcher) -> dict[str, dict]:
     return docs
 
 
+def _sources(searcher) -> dict[str, str]:
+    """doc_id → source, reading the first live passage of each doc id in the lexicon."""
+    reader = searcher.reader()
+    out: dict[str, str] = {}
+    for term in reader.lexicon("doc_id"):
+        doc_id = term.decode("utf-8") if isinstance(term, bytes) else term
+        matcher = reader.postings("doc_id", doc_id)
+        if matcher.is_active():
+            out[doc_id] = reader.stored_fields(matcher.id()).get("source", "")
+    return out
+
+
 def _hand_out_whole_documents(writer) -> None:
     """Whoosh's multi-process writer hands its buffer to a sub-process only from inside
     add_document, never while a group is open — so with one group a document it would never hand
@@ -118,10 +130,11 @@ class Transaction:
         self.passages = 0
         self.optimize = False
 
-    def documents(self) -> dict[str, dict]:
-        """doc_id → {content_hash, source, text} of every indexed document (under the lock)."""
+    def sources(self) -> dict[str, str]:
+        """doc_id → source of every indexed document (under the lock): one stored record read per
+        document, from the doc id term list — not every passage."""
         with self.ix.searcher() as searcher:
-            return _documents(searcher)
+            return _sources(searcher)
 
     def delete(self, doc_id: str) -> None:
         self.writer.delete_by_term("doc_id", doc_id)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 __all__ = ["IndexBusy", "Outcome", "add", "remove", "rebuild"]
 
@@ -72,15 +72,61 @@ def _write_batch(index: IndexStore, batch: list[Document], replaced: set[str], l
     return tx.passages
 
 
-def _current_links(index: IndexStore, existing: dict[str, dict]) -> similar.Links:
+class Indexed(Mapping):
+    """The documents an index holds, looked up one by one — doc id → {source, content_hash, …}
+    (their stored fields, no text) — so an update reads what it adds, never every stored passage."""
+
+    def __init__(self, view):
+        self._view = view
+        self._seen: dict[str, dict | None] = {}
+
+    def __getitem__(self, doc_id: str) -> dict:
+        if doc_id not in self._seen:
+            self._seen[doc_id] = self._view.document(doc_id)
+        found = self._seen[doc_id]
+        if found is None:
+            raise KeyError(doc_id)
+        return found
+
+    def __contains__(self, doc_id: object) -> bool:
+        if doc_id in self._seen:
+            return self._seen[doc_id] is not None
+        return isinstance(doc_id, str) and self._view.has_document(doc_id)
+
+    def __iter__(self):  # every indexed document (not needed by an add: here for the Mapping)
+        for doc_id in self._view.searcher.lexicon("doc_id"):
+            doc_id = doc_id.decode("utf-8") if isinstance(doc_id, bytes) else doc_id
+            if doc_id in self:
+                yield doc_id
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class Sources(Mapping):
+    """doc id → source of the indexed documents (what :func:`kb.text.documents.unique_ids` asks)."""
+
+    def __init__(self, indexed: Indexed):
+        self._indexed = indexed
+
+    def __getitem__(self, doc_id: str) -> str:
+        return self._indexed[doc_id].get("source", "")
+
+    def __iter__(self):
+        return iter(self._indexed)
+
+    def __len__(self) -> int:
+        return len(self._indexed)
+
+
+def _current_links(index: IndexStore, view) -> similar.Links:
     """The committed links of the documents indexed, or links worked out from their stored text
-    (an index made by an older kb)."""
-    with index.reading() as view:
-        saved = similar.load_file(view.links_path)
-    if saved is not None:
-        return similar.within(saved, existing.__contains__)
+    (an index made by an older kb: read whole once; the commit then saves the links)."""
+    saved = similar.load_file(view.links_path)
+    if saved is not None:  # a generation's links describe its documents; the lexicon guards a stray one
+        return similar.within(saved, view.doc_ids().__contains__)
     return similar.rebuilt(similar.text_entry(doc_id, e["text"], e["title"], e["place"], e["year"])
-                           for doc_id, e in existing.items())
+                           for doc_id, e in index.documents().items())
 
 
 def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
@@ -89,15 +135,16 @@ def add(index_dir: Path, docs: Iterable[Document], lock_timeout: float = 60.0,
     indexed and linked."""
     index = IndexStore(index_dir, create=True)
     outcome = Outcome()
-    existing = index.documents()
-    docs = list(unique_ids(docs, {doc_id: entry["source"] for doc_id, entry in existing.items()}))
-    outcome.sources = {doc.doc_id: doc.source for doc in docs}
-    links = _current_links(index, existing)
+    with index.reading() as view:
+        existing = Indexed(view)
+        docs = list(unique_ids(docs, Sources(existing)))
+        outcome.sources = {doc.doc_id: doc.source for doc in docs}
+        links = _current_links(index, view)
 
-    def unchanged(doc: Document) -> bool:
-        return doc.doc_id in existing and existing[doc.doc_id]["content_hash"] == doc.content_hash
+        def unchanged(doc: Document) -> bool:
+            return doc.doc_id in existing and existing[doc.doc_id].get("content_hash", "") == doc.content_hash
 
-    decided = similar.sort_out(links, docs, unchanged, on_doc)
+        decided = similar.sort_out(links, docs, unchanged, on_doc)
     pending = decided.admitted
     replaced = {d.doc_id for d in pending if d.doc_id in existing}
     outcome.unchanged, outcome.copies, outcome.similar = decided.unchanged, decided.copies, decided.linked()
@@ -119,7 +166,7 @@ def remove(index_dir: Path, refs: Iterable[str], lock_timeout: float = 60.0) -> 
     index = IndexStore(index_dir)
     outcome = Outcome()
     with index.transaction(lock_timeout) as tx:
-        known = {doc_id: entry["source"] for doc_id, entry in tx.documents().items()}
+        known = tx.sources()
         for ref in refs:
             for doc_id in match_refs(known, ref):
                 tx.delete(doc_id)

@@ -168,7 +168,7 @@ def unique_ids(docs: Iterable[Document], taken: Mapping[str, str] | None = None)
     share it gets ``~2``, ``~3`` … — the same files in the same order get the same ids on every
     run. ``taken`` maps ids already in the index to their source: a document from that source
     keeps the id (it replaces the old version), one from elsewhere gets the next free id."""
-    taken = dict(taken or {})
+    taken = taken if taken is not None else {}
     used: set[str] = set()
     for doc in docs:
         candidate, n = doc.doc_id, 1
