@@ -2,6 +2,7 @@
 nowhere, so a merge never changes a score; and a new generation answers only once it is warm."""
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -100,6 +101,58 @@ def test_a_serving_process_opens_and_warms_each_commit_before_a_request_asks(tmp
         searcher.pin()
         assert searcher.view().generation is gen  # the first request finds it ready
         assert {h["doc_id"] for h in searcher.search("条例", limit=50).hits} & {d.doc_id for d in laws[15:20]}
+        searcher.unpin()
+
+        # while the watcher warms a commit, requests read the warmed generation before it — and
+        # never a half-warmed one; once warmed it is swapped in
+        store = searcher.store
+        release, warming = threading.Event(), threading.Event()
+
+        def slow_warmer(_view):
+            warming.set()
+            release.wait(30)
+
+        store.warmers.append(slow_warmer)
+        add(folder, laws[20:23])
+        assert warming.wait(30), "the watcher never began warming the commit"
+        newest = IndexStore(folder).latest_generation()
+        view = searcher.pin()
+        assert view.generation is gen and gen.warmed  # the one before, warm
+        searcher.unpin()
+        release.set()
+        deadline = time.monotonic() + 30
+        while store.current.number != newest and time.monotonic() < deadline:
+            time.sleep(0.02)
+        view = searcher.pin()
+        assert view.generation.number == newest and view.generation.warmed
+        assert {h["doc_id"] for h in searcher.search("条例", limit=50).hits} & {d.doc_id for d in laws[20:23]}
+        store.warmers.remove(slow_warmer)
+
+
+def test_a_watching_store_reads_a_commit_itself_once_the_watcher_is_too_slow(tmp_path, laws, monkeypatch):
+    """A commit the watcher takes too long to warm is read by the requests after STALE_SECONDS
+    (issue 10: a commit is found within 2 s), and a damaged new table of contents is reported
+    at once, never hidden behind the generation before."""
+    from kb.index import store as store_module
+    from kb.index.errors import StoreError
+    from kb.index.store import IndexStore
+    from kb.ingest.pipeline import add
+
+    monkeypatch.setattr(store_module, "STALE_SECONDS", 0.3)
+    folder = tmp_path / "idx"
+    add(folder, laws[:5])
+    store = IndexStore(folder)
+    store._watching = True  # as watch() sets it, without the thread: nobody warms the commits
+    first = store.generation()
+    add(folder, laws[5:8])
+    assert store.generation() is first  # within the watcher's time: the generation before
+    time.sleep(0.35)
+    assert store.generation().number > first.number  # too long: the request opens it itself
+    latest = store.latest_generation()
+    (folder / f"_MAIN_{latest + 1}.toc").write_bytes(b"\x00" * 12)
+    with pytest.raises(StoreError):
+        store.generation()
+    store.close()
 
 
 def test_columns_of_an_older_kb_gain_their_token_counts_in_place(tmp_path, laws):

@@ -49,7 +49,7 @@ def test_soak_one_minute(tmp_path, index):
     assert max(files[1:]) <= files[1] * 2 and files[-1] <= files[1] * 2, files
 
 
-def test_every_request_sees_the_latest_commit(tmp_path, index):
+def test_a_commit_is_served_within_two_seconds_and_for_good(tmp_path, index):
     live = LiveServer(index, tmp_path / "basket.sqlite", threads=8)
     try:
         status, body = get(f"{live.url}/api/search?q={quote('1+4Z+3N')}")
@@ -58,7 +58,15 @@ def test_every_request_sees_the_latest_commit(tmp_path, index):
         removed = subprocess.run([sys.executable, "-m", "kb.cli", "remove", doc, "--index", str(index)],
                                  cwd=ROOT, capture_output=True, text=True)
         assert removed.returncode == 0, removed.stderr
-        # every one of many requests right after the commit: the removed document is gone
+        committed = time.monotonic()
+        # the server warms the commit, then swaps it in: within 2 s (issue 10) the removed
+        # document is gone, and from then on it never comes back
+        while True:
+            status, body = get(f"{live.url}/api/search?q={quote('1+4Z+3N')}")
+            assert status == 200
+            if all(h["doc_id"] != doc for h in body["hits"]):
+                break
+            assert time.monotonic() - committed < 2.0, "the commit was not served within 2 s"
         for _ in range(24):
             status, body = get(f"{live.url}/api/search?q={quote('1+4Z+3N')}")
             assert status == 200 and all(h["doc_id"] != doc for h in body["hits"])

@@ -52,6 +52,7 @@ class Generation:
         self._refs = 0
         self._retired = False
         self._columns = None
+        self.warmed = False  # set once IndexStore has warmed it (columns built, warmers run)
         prepare_segmenter(folder, self.terms, (str(folder), inode, self.number))
 
     # -- searchers
@@ -121,8 +122,8 @@ class Generation:
         with self._lock:
             self._refs -= 1
             done = self._retired and self._refs == 0
-        if done:
-            self.close()
+        if done:  # the last request of a retired generation: free it off the request's path
+            threading.Thread(target=self.close, daemon=True, name="kb-close").start()
 
     def retire(self) -> None:
         with self._lock:
@@ -134,14 +135,32 @@ class Generation:
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
-            self._columns = None
+            columns, self._columns = self._columns, None
+            derived = list(self.cache.values())
             self.cache.clear()
         for searcher in idle:
             searcher.close()
+        if columns is not None:
+            derived += list(columns.cache.values())
+            columns.cache.clear()
+        _release(derived)
 
     def stats(self) -> dict[str, int]:
         return {"generation": self.number, "segments": len(self.segments),
                 "passages": sum(s.doc_count() for s in self.segments)}
+
+
+def _release(objects: list) -> None:
+    """Drop a closed generation's derived objects one at a time, letting other threads run between
+    them: freeing a score cache of 64 MB in one go holds the interpreter for milliseconds, and
+    the requests of the generation after it would wait that long."""
+    while objects:
+        held = objects.pop()
+        drain = getattr(held, "drain", None)
+        if drain is not None:
+            drain()
+        del held
+        time.sleep(0)
 
 
 class View:

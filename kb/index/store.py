@@ -43,6 +43,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -67,6 +68,9 @@ from kb.index.sidefiles import (CATALOGUE, SIMILAR, TERMS, drop_uncommitted, pru
 from kb.text import segment
 
 COLUMN_GRACE_SECONDS = 600    # columns of merged-away segments stay this long for running readers
+WARM_SWITCH_SECONDS = 0.0005  # the interpreter's thread switch interval while a generation is warmed (default 5 ms)
+STALE_SECONDS = 1.5           # a watching server reads the generation before a new commit this long at most
+                              # while it warms the new one (issue 10: a commit is found within 2 s)
 
 
 # ---------------------------------------------------------------- writing
@@ -210,7 +214,9 @@ class IndexStore:
         self.warmers: list[Callable[[View], None]] = []  # upper layers' warm-up of a new generation
         self.opened_segments: dict[str, postings.SegmentColumns] = {}  # shared by this process's generations
         self._watch_stop = threading.Event()
-        self._checked = 0.0
+        self._watching = False  # set by watch(): requests read the latest warmed generation
+        self._refresh_lock = threading.Lock()
+        self._pending: dict[tuple[int, int], float] = {}  # (generation, inode) → when a request first saw it
 
     def _create(self) -> None:
         try:
@@ -233,12 +239,14 @@ class IndexStore:
         return TOC._latest_generation(self._storage, INDEXNAME)
 
     def generation(self) -> Generation:
-        """The latest committed generation (opened once per process, shared by all threads).
+        """The generation requests read (opened once per process, shared by all threads).
 
-        Every request reads the latest commit. Opening one is cheap — the columns of the segments
-        it shares with the generation before are reused (:class:`~kb.index.postings.IndexColumns`)
-        — and a serving process opens and warms each new commit as it lands (:meth:`watch`), so
-        the first request after a commit seldom opens anything itself."""
+        A process that only reads, or writes, reads the latest commit. A serving process (one that
+        runs :meth:`watch`) reads the latest *warmed* commit: its watcher opens and warms each new
+        one — columns, links, catalogue, the big posting lists — and then swaps it in, so no
+        request pays for opening it; meanwhile requests read the generation before, for at most
+        :data:`STALE_SECONDS` (after that a request opens the new one itself). A new commit whose
+        table of contents cannot be read is reported at once, as in a reading process."""
         current = self._current
         try:
             inode = self.folder.stat().st_ino
@@ -250,6 +258,8 @@ class IndexStore:
             raise IndexMissing(f"{self.folder}: 没有索引 / no index here") from None
         if current is not None and current.number == latest and current.inode == inode:
             return current
+        if self._watching and current is not None and self._warming_meanwhile(latest, inode):
+            return current
         with self._lock:
             current = self._current
             if current is not None and current.number == latest and current.inode == inode:
@@ -260,24 +270,52 @@ class IndexStore:
             current.retire()
         return fresh
 
+    def _warming_meanwhile(self, latest: int, inode: int) -> bool:
+        """Is the watcher still within its time to warm commit ``latest`` (its table of contents
+        read once here, so a damaged one is reported to the request at once)?"""
+        key = (latest, inode)
+        seen = self._pending.get(key)
+        if seen is None:
+            self._read_toc(latest)
+            seen = self._pending.setdefault(key, time.monotonic())
+        return time.monotonic() - seen < STALE_SECONDS
+
     @property
     def current(self) -> Generation | None:
         """The generation this process opened last (None before the first); nothing is opened."""
         return self._current
 
     def refresh(self) -> Generation:
-        """Open and warm the latest committed generation now, in this thread (the server's
-        watcher, and a writer in a serving process before it reports its commit done)."""
-        before = self._current
-        gen = self.generation()
-        if gen is not before:
-            self._warm(gen)
-        return gen
+        """Open and warm the latest committed generation now, in this thread, then make it the
+        one requests read (the server's watcher, and a writer in a serving process before it
+        reports its commit done)."""
+        with self._refresh_lock:
+            current = self._current
+            inode = self.folder.stat().st_ino
+            latest = self.latest_generation()
+            if current is not None and current.number == latest and current.inode == inode:
+                if not current.warmed:  # a request opened it first (it waited too long for us)
+                    self._warm(current)
+                return current
+            fresh = Generation(self, self._read_toc(latest), inode)
+            try:
+                self._warm(fresh)
+            except BaseException:
+                fresh.close()
+                raise
+            with self._lock:
+                before, self._current = self._current, fresh
+            self._pending = {k: v for k, v in self._pending.items() if k[0] > latest}
+            if before is not None and before is not fresh:
+                before.retire()
+            return fresh
 
     def watch(self, every: float = 0.2) -> threading.Thread:
-        """Look for new commits every ``every`` seconds in a daemon thread and open and warm each
-        as it lands — its columns built, then :attr:`warmers` run on it — so a serving process is
-        ready for a commit another process made before a request asks."""
+        """Look for new commits every ``every`` seconds in a daemon thread and open, warm and swap
+        in each as it lands (:meth:`refresh`), so a serving process answers a commit another
+        process made at the speed of the one before."""
+        self._watching = True
+
         def loop() -> None:
             while not self._watch_stop.wait(every):
                 try:
@@ -297,11 +335,15 @@ class IndexStore:
         except BaseException:
             gen._leave()
             raise
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(WARM_SWITCH_SECONDS)  # requests meanwhile wait less for the interpreter
         try:
             view.columns()
             for warmer in self.warmers:
                 warmer(view)
+            gen.warmed = True
         finally:
+            sys.setswitchinterval(interval)
             view.close()
 
     def _read_toc(self, gen: int) -> TOC:
@@ -329,6 +371,11 @@ class IndexStore:
                 return View(gen, gen.lend())
             except FileNotFoundError:  # a commit cleaned its files away meanwhile: take the newer one
                 gen._leave()
+                if self._watching:
+                    try:
+                        self.refresh()
+                    except Exception:  # noqa: BLE001 — the next attempt reports what is wrong
+                        pass
                 time.sleep(0.05 * (attempt + 1))
             except BaseException:
                 gen._leave()

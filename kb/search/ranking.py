@@ -7,6 +7,7 @@ average lengths: :class:`~kb.index.postings.IndexColumns`), so a merge never cha
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -41,6 +42,17 @@ class TermCache:
         """The cached keys, least recently used first."""
         with self._lock:
             return list(self._items)
+
+    def drain(self) -> None:
+        """Empty the cache a list at a time, yielding to other threads between lists (the
+        generation it served is closed; see kb.index.generations)."""
+        while True:
+            with self._lock:
+                if not self._items:
+                    self._bytes = 0
+                    return
+                self._items.popitem(last=False)
+            time.sleep(0)
 
     def put(self, key: tuple, value, size: int) -> None:
         with self._lock:
