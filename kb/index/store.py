@@ -103,6 +103,18 @@ def add_new_fields(writer) -> None:
             writer.add_field(name, current[name])
 
 
+def _commit_with(writer, segments: list) -> None:
+    """``SegmentWriter.commit(merge=False)`` with ``segments`` (written by other processes) after
+    the index's own segments and the writer's."""
+    final = writer._merge_segments(None, None, False)
+    if writer._added:
+        final.append(writer._finalize_segment())
+    else:
+        writer._close_segment()
+    writer._commit_toc(final + list(segments))
+    writer._finish()
+
+
 class Transaction:
     """One commit: passages deleted and added, the catalogue and the terms replaced — all visible
     together at the commit or not at all."""
@@ -117,6 +129,7 @@ class Transaction:
         self.links: dict | None = None  # the similar-document links to commit (kb.index.similar.to_json)
         self.passages = 0
         self.optimize = False
+        self._segments: list = []
 
     def documents(self) -> dict[str, dict]:
         """doc_id → {content_hash, source, text} of every indexed document (under the lock)."""
@@ -142,13 +155,22 @@ class Transaction:
         self.passages += count
         return count
 
-    def add_terms(self, terms: Iterable[str]) -> None:
-        """Harvested terms join the index's term list (and jieba, so these texts are cut with them)."""
+    def add_terms(self, terms: Iterable[str], segmenter: bool = True) -> set[str]:
+        """Harvested terms join the index's term list (and this process's jieba, so these texts
+        are cut with them; ``segmenter=False``: the caller's workers cut them). Returns the new ones."""
         fresh = set(terms) - self._terms
         if fresh:
             self._new_terms |= fresh
             self._terms |= fresh
-            segment.add_terms(fresh)
+            if segmenter:
+                segment.add_terms(fresh)
+        return fresh
+
+    def add_segments(self, segments: list, passages: int) -> None:
+        """Whoosh segments written beside this transaction (kb/ingest/build.py) join the commit,
+        after the index's own, in the order given; nothing is merged."""
+        self._segments.extend(segments)
+        self.passages += passages
 
     # -- the commit
     def _write_side_files(self) -> None:
@@ -166,7 +188,9 @@ class Transaction:
         crash_point("enospc")
         self._write_side_files()
         crash_point("after-catalogue")
-        if self.optimize:
+        if self._segments:
+            _commit_with(self.writer, self._segments)
+        elif self.optimize:
             self.writer.commit(optimize=True)
         elif getattr(self.writer, "_added_sub", False):
             self.writer.commit(merge=False)  # a parallel build of a fresh index
