@@ -51,18 +51,15 @@ def kb_positions(value: str) -> dict[str, list[int]]:
     their parts; positions count the finest parts; lower-cased), in order of first occurrence."""
     poses: dict[str, list[int]] = {}
     base = 0
-    expansion = segment.expansion
-    for word in segment.segment(value):
-        text = word.text
-        parts, width = expansion(text)
-        key = text.lower()
+    index_word = segment.index_word
+    for text in segment.segment_texts(value):
+        key, parts, width = index_word(text)
         got = poses.get(key)
         if got is None:
             poses[key] = [base]
         else:
             got.append(base)
-        for part, _offset, slot in parts:
-            key = part.lower()
+        for key, slot in parts:
             got = poses.get(key)
             if got is None:
                 poses[key] = [base + slot]
@@ -107,7 +104,8 @@ class BulkSegmentWriter(SegmentWriter):
             last = pos
         return _PACK_UINT(len(deltas)), dumps(deltas, 2)
 
-    def _fast_items(self, fieldname: str, field, value: str) -> list:
+    def _fast_items(self, fieldname: str, field, value: str) -> tuple[list, list, list, list]:
+        """(terms, frequencies, weights, encoded positions as two pieces) of a kb-analysed value."""
         short = len(value) <= _SHORT
         if short:
             got = self._short.get((fieldname, value))
@@ -115,13 +113,31 @@ class BulkSegmentWriter(SegmentWriter):
                 return got
         fb = field.format.field_boost
         encode = self._encode
-        items = [(term.encode("utf-8"), len(poses), len(poses) * 1.0 * fb, encode(poses))
-                 for term, poses in kb_positions(value).items()]
+        analysed = kb_positions(value)
+        terms = [term.encode("utf-8") for term in analysed]
+        freqs = [len(poses) for poses in analysed.values()]
+        items = (terms, freqs, [f * 1.0 * fb for f in freqs], [encode(poses) for poses in analysed.values()])
         if short:
             if len(self._short) > 100_000:
                 self._short.clear()
             self._short[(fieldname, value)] = items
         return items
+
+    def _other_items(self, fieldname: str, field, value) -> tuple[list, list, list, list]:
+        """Whoosh's own ``field.index`` as parallel lists; kept per value when no posting carries a
+        value (IDs, numbers: the same on every passage of a document)."""
+        key = (fieldname, value) if isinstance(value, (str, int)) else None
+        if key is not None:
+            got = self._short.get(key)
+            if got is not None:
+                return got
+        items = list(field.index(value))
+        out = ([i[0] for i in items], [i[1] for i in items], [i[2] for i in items], [i[3] for i in items])
+        if key is not None and not any(out[3]):
+            if len(self._short) > 100_000:
+                self._short.clear()
+            self._short[key] = out
+        return out
 
     def _postings_of(self, fieldname: str):
         got = self._post_field.get(fieldname)
@@ -153,22 +169,19 @@ class BulkSegmentWriter(SegmentWriter):
                 if field.indexed:
                     fieldboost = self._field_boost(fields, fieldname, docboost)
                     fast = fieldname in self._fast and isinstance(value, str)
-                    items = self._fast_items(fieldname, field, value) if fast else field.index(value)
-                    scorable = field.scorable
+                    terms, freqs, weights_, values_ = (self._fast_items if fast else self._other_items)(
+                        fieldname, field, value)
+                    if fieldboost != 1.0:
+                        weights_ = [w * fieldboost for w in weights_]
                     tids, docs, weights, values = self._postings_of(fieldname)
                     numbers = self._terms[fieldname]
-                    for tbytes, freq, weight, vbytes in items:
-                        weight *= fieldboost
-                        if scorable:
-                            length += freq
-                        tid = numbers.get(tbytes)
-                        if tid is None:
-                            tid = numbers[tbytes] = len(numbers)
-                        tids.append(tid)
-                        docs.append(docnum)
-                        weights.append(weight)
-                        values.append(vbytes[0] + vbytes[1] if fast else vbytes)
-                    if scorable:
+                    setdefault = numbers.setdefault
+                    tids.extend([setdefault(t, len(numbers)) for t in terms])
+                    docs.extend([docnum] * len(terms))
+                    weights.extend(weights_)
+                    values.extend([a + b for a, b in values_] if fast else values_)
+                    if field.scorable:
+                        length = sum(freqs)
                         lengths = self._lengths.get(fieldname)
                         if lengths is None:
                             lengths = self._lengths[fieldname] = array("i")
