@@ -21,7 +21,9 @@ columns (kb/index/postings.py) are written from them instead of being read back 
 from __future__ import annotations
 
 from array import array
+from pathlib import Path
 from struct import Struct
+from typing import Iterable
 
 import numpy as np
 from whoosh.analysis import LowercaseFilter
@@ -291,3 +293,36 @@ class BulkSegmentWriter(SegmentWriter):
     def listed(self) -> dict[str, tuple]:
         """field → (sorted term bytes, offsets, documents, float32 weights) of the segment written."""
         return self._listed or {}
+
+
+def write_new_segment(folder: Path, records: Iterable[dict], terms: list[str]):
+    """A new segment of the index in ``folder`` (not yet committed: the caller adds it to a table of
+    contents, see ``Transaction.add_segments``) holding ``records``, and its columns, written from
+    the postings at hand; jieba is set up for ``folder`` with the harvested ``terms`` first.
+    Returns (the Whoosh segment, the records written)."""
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import FileIndex
+    from whoosh.reading import SegmentReader
+
+    from kb.index import postings
+    from kb.index.schema import COMPOUND, INDEXNAME
+    from kb.index.segmenter import prepare_segmenter
+
+    prepare_segmenter(folder, terms, ("new segment", str(folder), len(terms)))
+    storage = FileStorage(str(folder))
+    writer = BulkSegmentWriter(FileIndex(storage, indexname=INDEXNAME), compound=COMPOUND)
+    count = 0
+    try:
+        for record in records:
+            writer.add_document(**record)
+            count += 1
+        seg = writer.finish()
+    except BaseException:
+        writer.cancel()
+        raise
+    reader = SegmentReader(storage, writer.schema, seg)
+    try:
+        postings.write_segment(reader, postings.segment_folder(folder, reader), listed=writer.listed())
+    finally:
+        reader.close()
+    return seg, count

@@ -124,41 +124,21 @@ def replay_mentions(catalogue: list[models.Model], events: list[tuple[int, str, 
 def write(folder: str, spills: list[str], skip: dict[str, set[int]], terms: list[str], table: MentionTable):
     """Second pass: one segment of the staging index ``folder`` from consecutive spill files
     (``skip``: spill file → positions of the documents left out, exact copies). Returns (Whoosh segment, passages, mention events)."""
-    from whoosh.filedb.filestore import FileStorage
-    from whoosh.index import FileIndex
-    from whoosh.reading import SegmentReader
+    from kb.index.bulk import write_new_segment
+    from kb.index.schema import passage_records
 
-    from kb.index import postings
-    from kb.index.bulk import BulkSegmentWriter
-    from kb.index.schema import COMPOUND, INDEXNAME, passage_records
-    from kb.index.segmenter import prepare_segmenter
-
-    prepare_segmenter(Path(folder), terms, ("rebuild", folder, len(terms)))
-    storage = FileStorage(folder)
-    ix = FileIndex(storage, indexname=INDEXNAME)
-    writer = BulkSegmentWriter(ix, compound=COMPOUND)
     pattern = re.compile(table.pattern) if table.pattern else None
     events: list[tuple[int, str, list[str] | None]] = []
-    count = 0
-    try:
+
+    def records():
         for path in spills:
             left_out = skip.get(path, ())
             for i, doc in enumerate(_load(path)):
                 if i in left_out:
                     continue
-                models_of = passage_mentions(doc, pattern, table, events)
-                for record in passage_records(doc, models_of):
-                    writer.add_document(**record)
-                    count += 1
-        seg = writer.finish()
-    except BaseException:
-        writer.cancel()
-        raise
-    reader = SegmentReader(storage, writer.schema, seg)
-    try:
-        postings.write_segment(reader, postings.segment_folder(Path(folder), reader), listed=writer.listed())
-    finally:
-        reader.close()
+                yield from passage_records(doc, passage_mentions(doc, pattern, table, events))
+
+    seg, count = write_new_segment(Path(folder), records(), terms)
     return seg, count, events
 
 
