@@ -40,6 +40,7 @@ from kb.text.analysis import JiebaTokenizer, SubwordFilter
 
 _PACK_UINT = Struct("!I").pack
 _ONE = _PACK_UINT(1)
+_WINDOW = 1 << 18  # postings converted to Python lists at a time when a field is written
 _SHORT = 64  # values up to this long are analysed once per segment (titles, units, places)
 
 
@@ -83,38 +84,54 @@ class BulkSegmentWriter(SegmentWriter):
                       and type(self.schema[name].format) is Positions
                       and is_kb_analyzer(getattr(self.schema[name], "analyzer", None))}
         self._terms: dict[str, dict[bytes, int]] = {}  # field → term → number (first seen)
-        self._post_field: dict[str, tuple[array, array, array, list]] = {}  # field → (term, doc, weight, value)
+        self._post_field: dict[str, tuple[array, array, array, array]] = {}  # field → (term, doc, weight, value code)
         self._lengths: dict[str, array] = {}  # scorable field → token count per document
         self._short: dict[tuple[str, str], list] = {}
-        self._single: dict[int, bytes] = {}  # position → the encoding of a posting at that one position
+        self._single: dict[int, bytes] = {}  # position → pickle of a posting at that one position
+        self._multi: list[tuple[bytes, bytes]] = []  # other encoded values, two pieces each
         self._listed: dict[str, tuple] | None = None
 
     # ------------------------------------------------------------ adding
 
-    def _encode(self, positions: list[int]) -> tuple[bytes, bytes]:
-        """Positions.encode in two pieces, joined into a new object per posting (the postings of a
-        block are pickled together: one object twice would be pickled as a back-reference)."""
+    def _code(self, positions: list[int]) -> int:
+        """A posting's encoded positions (``Positions.encode``) as a number: a position ``p`` ≥ 0
+        for one position, else -2 - its entry in the table of longer encodings (two pieces each).
+        The bytes are made when the posting's block is written, a new object each: Whoosh pickles
+        a block's values together, and one object twice would be pickled as a back-reference."""
         if len(positions) == 1:
             pos = positions[0]
-            got = self._single.get(pos)
-            if got is None:
-                got = self._single[pos] = dumps([pos], 2)
-            return _ONE, got
+            if pos not in self._single:
+                self._single[pos] = dumps([pos], 2)
+            return pos
         deltas, last = [], 0
         for pos in positions:
             deltas.append(pos - last)
             last = pos
-        return _PACK_UINT(len(deltas)), dumps(deltas, 2)
+        self._multi.append((_PACK_UINT(len(deltas)), dumps(deltas, 2)))
+        return -1 - len(self._multi)
+
+    def _value_code(self, vbytes: bytes) -> int:
+        """A value Whoosh's ``field.index`` gave, as a code (-1: empty)."""
+        if not vbytes:
+            return -1
+        self._multi.append((vbytes[:1], vbytes[1:]) if len(vbytes) > 1 else (vbytes, b""))
+        return -1 - len(self._multi)
+
+    def _value(self, code: int) -> bytes:
+        if code >= 0:
+            return _ONE + self._single[code]
+        first, rest = self._multi[-2 - code]
+        return first + rest
 
     def _fast_items(self, fieldname: str, field, value: str) -> tuple[list, list, list, list]:
-        """(terms, frequencies, weights, encoded positions as two pieces) of a kb-analysed value."""
+        """(terms, frequencies, weights, codes of the encoded positions) of a kb-analysed value."""
         short = len(value) <= _SHORT
         if short:
             got = self._short.get((fieldname, value))
             if got is not None:
                 return got
         fb = field.format.field_boost
-        encode = self._encode
+        encode = self._code
         analysed = kb_positions(value)
         terms = [term.encode("utf-8") for term in analysed]
         freqs = [len(poses) for poses in analysed.values()]
@@ -134,8 +151,9 @@ class BulkSegmentWriter(SegmentWriter):
             if got is not None:
                 return got
         items = list(field.index(value))
-        out = ([i[0] for i in items], [i[1] for i in items], [i[2] for i in items], [i[3] for i in items])
-        if key is not None and not any(out[3]):
+        out = ([i[0] for i in items], [i[1] for i in items], [i[2] for i in items],
+               [self._value_code(i[3]) for i in items])
+        if key is not None and all(code == -1 for code in out[3]):
             if len(self._short) > 100_000:
                 self._short.clear()
             self._short[key] = out
@@ -144,7 +162,7 @@ class BulkSegmentWriter(SegmentWriter):
     def _postings_of(self, fieldname: str):
         got = self._post_field.get(fieldname)
         if got is None:
-            got = self._post_field[fieldname] = (array("i"), array("i"), array("d"), [])
+            got = self._post_field[fieldname] = (array("i"), array("i"), array("d"), array("i"))
             self._terms[fieldname] = {}
         return got
 
@@ -171,7 +189,7 @@ class BulkSegmentWriter(SegmentWriter):
                 if field.indexed:
                     fieldboost = self._field_boost(fields, fieldname, docboost)
                     fast = fieldname in self._fast and isinstance(value, str)
-                    terms, freqs, weights_, values_ = (self._fast_items if fast else self._other_items)(
+                    terms, freqs, weights_, codes = (self._fast_items if fast else self._other_items)(
                         fieldname, field, value)
                     if fieldboost != 1.0:
                         weights_ = [w * fieldboost for w in weights_]
@@ -181,7 +199,7 @@ class BulkSegmentWriter(SegmentWriter):
                     tids.extend([setdefault(t, len(numbers)) for t in terms])
                     docs.extend([docnum] * len(terms))
                     weights.extend(weights_)
-                    values.extend([a + b for a, b in values_] if fast else values_)
+                    values.extend(codes)
                     if field.scorable:
                         length = sum(freqs)
                         lengths = self._lengths.get(fieldname)
@@ -248,21 +266,32 @@ class BulkSegmentWriter(SegmentWriter):
             offsets = np.concatenate(([0], np.cumsum(counts)))
             lengths = self._quantized(fieldname, n)
             self._write_field(fieldwriter, fieldname, field, terms, offsets, doc_arr, weight_arr,
-                              [values[i] for i in order.tolist()], lengths)
+                              np.frombuffer(values, dtype=np.int32)[order], lengths, self._value)
             listed[fieldname] = (terms, offsets, doc_arr, weight_arr.astype(np.float32))
         fieldwriter.close()
         self._listed = listed
         self._post_field.clear()
         self._terms.clear()
         self._short.clear()
+        self._multi.clear()
 
     @staticmethod
-    def _write_field(fieldwriter, fieldname, field, terms, offsets, docs, weights, values, lengths) -> None:
+    def _write_field(fieldwriter, fieldname, field, terms, offsets, docs, weights, codes, lengths, value) -> None:
         """Whoosh's ``FieldWriter.add_postings`` for one field, a block at a time."""
         fieldwriter.start_field(fieldname, field)
-        doc_list = docs.tolist()
-        weight_list = weights.tolist()
         bounds = offsets.tolist()
+        window = [0, 0, [], [], []]  # postings [start, end) as lists: documents, weights, codes
+
+        def lists(start: int, end: int):
+            """The postings [start, end) as Python lists, converted a window at a time (the
+            field's whole postings as Python objects would be the writer's peak memory)."""
+            if end > window[1]:
+                stop = max(end, min(start + _WINDOW, len(docs)))
+                window[:] = [start, stop, docs[start:stop].tolist(), weights[start:stop].tolist(), codes[start:stop].tolist()]
+            base = window[0]
+            return (window[2][start - base:end - base], window[3][start - base:end - base],
+                    window[4][start - base:end - base])
+
         for k, btext in enumerate(terms):
             start, end = bounds[k], bounds[k + 1]
             fieldwriter.start_term(btext)
@@ -272,14 +301,12 @@ class BulkSegmentWriter(SegmentWriter):
                 if cs > start:
                     pw._write_block()
                 ce = min(cs + limit, end)
-                ids = doc_list[cs:ce]
-                ws = weight_list[cs:ce]
+                ids, ws, cs_codes = lists(cs, ce)
                 pw._ids = array("I", ids)
                 pw._weights = array("f", ws)
-                pw._values = [v for v in values[cs:ce] if v]
+                pw._values = [value(c) for c in cs_codes if c != -1]
                 pw._maxweight = max(0, max(ws))
-                block_lengths = [lengths[d] for d in ids]
-                truthy = [x for x in block_lengths if x]
+                truthy = [x for x in [lengths[d] for d in ids] if x]
                 pw._minlength = min(truthy) if truthy else None
                 pw._maxlength = max(0, max(truthy)) if truthy else 0
             fieldwriter.finish_term()
