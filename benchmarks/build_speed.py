@@ -90,15 +90,15 @@ def tree_memory(proc, pss: bool) -> tuple[int, int]:
     return rss, pss_total
 
 
-def kb_index(paths: list[Path], folder: Path, extra_env: dict[str, str] | None = None) -> dict:
+def kb_index(paths: list[Path], folder: Path, code: Path = ROOT) -> dict:
+    """``kb index`` of ``paths`` into ``folder`` with the kb of the checkout ``code``."""
     import psutil
 
     shutil.rmtree(folder, ignore_errors=True)
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           **(extra_env or {})}
+    env = {**os.environ, "PYTHONPATH": str(code) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     began = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "kb.cli", "index", *map(str, paths), "--index", str(folder)],
-                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             cwd=code, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = [0, 0]
     stop = threading.Event()
 
@@ -133,6 +133,8 @@ def main() -> None:
     ap.add_argument("--scratch", type=Path, default=Path("/work/tmp/build-bench"))
     ap.add_argument("--keep", action="store_true", help="keep the index built (SCRATCH/index)")
     ap.add_argument("--skip-jieba", action="store_true", help="kb index only (no ratio)")
+    ap.add_argument("--also", type=Path, action="append", default=[],
+                    help="another checkout whose kb index is measured in the same run (before/after)")
     args = ap.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
@@ -151,17 +153,21 @@ def main() -> None:
         jieba_s = jieba_seconds(texts)
         print(f"raw jieba.lcut: {jieba_s:.1f} s, {chars / jieba_s:,.0f} chars/s", flush=True)
     del texts
-    built = kb_index(paths, args.scratch / "index")
-    kb_cps = chars / built["wall"]
-    ratio = kb_cps / (chars / jieba_s)
-    print(f"kb index: {built['wall']:.1f} s, {kb_cps:,.0f} chars/s, peak RSS (process tree) "
-          f"{built['peak_rss_mb']:,.0f} MB (PSS {built['peak_pss_mb']:,.0f} MB), {built['size_mb']:,.0f} MB on disk", flush=True)
-    print(f"  {built['said']}")
-    print(f"ratio kb / raw jieba.lcut: {ratio:.2f} (target ≥ 0.6)", flush=True)
+    runs = {}
+    for code in [*args.also, ROOT]:
+        label = "this checkout" if code == ROOT else str(code)
+        built = kb_index(paths, args.scratch / "index", code)
+        kb_cps = chars / built["wall"]
+        ratio = kb_cps / (chars / jieba_s)
+        print(f"kb index ({label}): {built['wall']:.1f} s, {kb_cps:,.0f} chars/s, peak RSS (process tree) "
+              f"{built['peak_rss_mb']:,.0f} MB (PSS {built['peak_pss_mb']:,.0f} MB), {built['size_mb']:,.0f} MB on disk",
+              flush=True)
+        print(f"  {built['said']}")
+        print(f"  ratio kb / raw jieba.lcut: {ratio:.2f} (target ≥ 0.6)", flush=True)
+        runs[label] = {**built, "kb_cps": kb_cps, "ratio": ratio}
     print(json.dumps({"commit": commit, "dirty": dirty, "limit": args.limit, "documents": documents,
                       "passages": passages, "chars": chars, "jieba_s": jieba_s,
-                      "jieba_cps": chars / jieba_s, "kb": built, "kb_cps": kb_cps, "ratio": ratio},
-                     ensure_ascii=False))
+                      "jieba_cps": chars / jieba_s, "kb": runs}, ensure_ascii=False))
     if not args.keep:
         shutil.rmtree(args.scratch / "index", ignore_errors=True)
 

@@ -394,12 +394,14 @@ class IndexStore:
                 raise self._os_error(exc) from None
 
     @contextmanager
-    def transaction(self, lock_timeout: float = 60.0, procs: int = 1) -> Iterator[Transaction]:
+    def transaction(self, lock_timeout: float = 60.0, procs: int = 1, segmenter: bool = True) -> Iterator[Transaction]:
         """Take the write lock and yield a :class:`Transaction`; commit when the block ends
-        without an exception, otherwise leave the index exactly as it was."""
+        without an exception, otherwise leave the index exactly as it was. ``segmenter=False``:
+        this process cuts no text (a rebuild's workers do), so jieba is not loaded here."""
         if not os.access(self.folder, os.W_OK):
             raise self._read_only()
-        prepare_segmenter(self.folder, [], ("setup",))
+        if segmenter:
+            prepare_segmenter(self.folder, [], ("setup",))
         writer = self._writer(lock_timeout, procs)
         try:
             add_new_fields(writer)
@@ -483,7 +485,7 @@ class IndexStore:
 # ---------------------------------------------------------------- a full rebuild
 
 def rebuild(folder: Path | str, fill: Callable[[Transaction], None], procs: int = 1,
-            lock_timeout: float = 60.0) -> None:
+            lock_timeout: float = 60.0, segmenter: bool = True) -> None:
     """Build a fresh index in a staging folder beside ``folder`` (``fill`` writes it in one
     transaction) and swap it in while holding the live index's lock, so no ``kb add`` runs
     mid-swap. A failure or a kill leaves the old index as it was."""
@@ -496,7 +498,7 @@ def rebuild(folder: Path | str, fill: Callable[[Transaction], None], procs: int 
         if old_cache.is_dir():
             shutil.copytree(old_cache, staging / CACHE_DIR)
         store = IndexStore(staging, create=True)
-        with store.transaction(lock_timeout, procs=procs) as tx:
+        with store.transaction(lock_timeout, procs=procs, segmenter=segmenter) as tx:
             fill(tx)
         store.close()
         holder = None

@@ -174,7 +174,7 @@ def rebuild(index_dir: Path | str, docs: Iterable[Document], on_doc: Callable[[D
     def fill(tx: Transaction) -> None:
         written.append(_build(tx, iter(docs), on_doc, on_copy, require_documents))
 
-    store.rebuild(index_dir, fill, procs=1, lock_timeout=lock_timeout)
+    store.rebuild(index_dir, fill, procs=1, lock_timeout=lock_timeout, segmenter=False)
     return written[0]
 
 
