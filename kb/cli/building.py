@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from kb.cli.common import (expand_paths, fail, index_option, main, read_files, resolve_index,
-                           shown, corpus_dir, ensure_index)
+                           shown, corpus_dir, ensure_index, stream_files)
 from kb.index.errors import StoreError
 from kb.text.documents import printable_name
 
@@ -25,25 +25,35 @@ def index_cmd(paths: tuple[Path, ...], rebuild: bool, index_dir: Path | None) ->
     target = resolve_index(index_dir)
     began = time.perf_counter()
     files, problems = expand_paths(list(paths) or [corpus_dir()])
-    docs, read = read_files(files, problems)
-    for problem in problems:
-        click.echo(f"跳过 / skipped: {problem}", err=True)
-    if not docs:
-        fail("没有可索引的文档 / nothing to index")
-    bar = tqdm(total=len(docs), desc="索引 / indexing", unit="doc", file=sys.stderr,
-               disable=len(docs) < 50)
-    from kb.ingest.pipeline import rebuild
+    read = [0]
+    seen = [0]
+    bar = tqdm(desc="索引 / indexing", unit="doc", file=sys.stderr, disable=not sys.stderr.isatty())
+
+    def on_doc(_doc) -> None:
+        seen[0] += 1
+        bar.update()
+
+    from kb.ingest.pipeline import NothingToIndex, rebuild
 
     copies: list[tuple[str, str]] = []
-    try:
-        passages = rebuild(target, docs, on_doc=lambda _d: bar.update(),
-                           on_copy=lambda copy, original: copies.append((copy, original)))
+    try:  # the documents are read as they are indexed (a stream: the corpus is never held whole)
+        passages = rebuild(target, stream_files(files, problems, read), on_doc=on_doc,
+                           on_copy=lambda copy, original: copies.append((copy, original)),
+                           require_documents=True)
+    except NothingToIndex:
+        bar.close()
+        for problem in problems:
+            click.echo(f"跳过 / skipped: {problem}", err=True)
+        fail("没有可索引的文档 / nothing to index")
     except StoreError as exc:
+        bar.close()
         fail(str(exc))
     bar.close()
+    for problem in problems:
+        click.echo(f"跳过 / skipped: {problem}", err=True)
     report_copies(copies)
-    click.echo(f"已索引 / indexed: {len(docs) - len(copies)} 篇文档 documents, {passages} 个段落 passages, "
-               f"{read} 个文件 files → {shown(target)} "
+    click.echo(f"已索引 / indexed: {seen[0] - len(copies)} 篇文档 documents, {passages} 个段落 passages, "
+               f"{read[0]} 个文件 files → {shown(target)} "
                f"({time.perf_counter() - began:.1f}s)")
     if problems:
         click.echo(f"失败 / failed: {len(problems)}", err=True)

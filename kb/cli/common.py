@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 import click
 
@@ -82,6 +82,27 @@ def read_files(files: list[Found | Path], problems: list[str]) -> tuple[list[Doc
             problems.append(f"{shown(path)}: 无法读取 / unreadable ({type(exc).__name__})")
         read += len(docs) > before
     return list(unique_ids(docs)), read
+
+
+def stream_files(files: list[Found | Path], problems: list[str], read: list[int]) -> Iterator[Document]:
+    """:func:`read_files` as a stream: the documents of one file after another, ids made unique in
+    the order read; each failure is one line in ``problems``; ``read[0]`` counts the files that
+    gave any document."""
+    def documents() -> Iterator[Document]:
+        for found in files:
+            path, name = found if isinstance(found, Found) else (found, found.name)
+            gave = False
+            try:
+                for doc in read_path(path, name):
+                    gave = True
+                    yield doc
+            except ReadError as exc:
+                problems.append(str(exc))
+            except Exception as exc:  # noqa: BLE001 — one bad file must not stop the batch
+                problems.append(f"{shown(path)}: 无法读取 / unreadable ({type(exc).__name__})")
+            read[0] += gave
+
+    return unique_ids(documents())
 
 
 def read_all(files: list[Found | Path], problems: list[str]) -> list[Document]:

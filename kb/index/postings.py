@@ -78,7 +78,8 @@ def _collect(matcher, docs: array, weights: array) -> None:
             matcher.next()
 
 
-def _write_field(reader, fieldname: str, folder: Path, n_passages: int) -> None:
+def _read_field(reader, fieldname: str) -> tuple[list[bytes], np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted terms, offsets, documents, weights) of a field, read from the segment's postings."""
     terms: list[bytes] = []
     offsets = array("q", [0])
     docs, weights = array("i"), array("f")
@@ -86,11 +87,19 @@ def _write_field(reader, fieldname: str, folder: Path, n_passages: int) -> None:
         _collect(_raw_matcher(reader, fieldname, term), docs, weights)
         terms.append(term)
         offsets.append(len(docs))
+    return (terms, np.frombuffer(offsets, dtype=np.int64), np.frombuffer(docs, dtype=np.int32),
+            np.frombuffer(weights, dtype=np.float32))
+
+
+def _write_field(reader, fieldname: str, folder: Path, n_passages: int, given: tuple | None = None) -> None:
+    """``given``: the field's (terms, offsets, documents, weights) as the segment's writer had them
+    (kb/index/bulk.py), instead of reading them back."""
+    terms, offsets, docs, weights = given if given is not None else _read_field(reader, fieldname)
     width = max((len(t) for t in terms), default=1)
     np.save(folder / f"{fieldname}.terms.npy", np.array(terms, dtype=f"S{width}"))
-    np.save(folder / f"{fieldname}.offsets.npy", np.frombuffer(offsets, dtype=np.int64))
-    np.save(folder / f"{fieldname}.docs.npy", np.frombuffer(docs, dtype=np.int32))
-    np.save(folder / f"{fieldname}.weights.npy", np.frombuffer(weights, dtype=np.float32).astype(np.float16))
+    np.save(folder / f"{fieldname}.offsets.npy", np.asarray(offsets, dtype=np.int64))
+    np.save(folder / f"{fieldname}.docs.npy", np.asarray(docs, dtype=np.int32))
+    np.save(folder / f"{fieldname}.weights.npy", np.asarray(weights, dtype=np.float32).astype(np.float16))
     if fieldname in SCORED_FIELDS:
         lengths = np.array([reader.doc_field_length(n, fieldname) or 0 for n in range(n_passages)],
                            dtype=np.float32)
@@ -98,12 +107,12 @@ def _write_field(reader, fieldname: str, folder: Path, n_passages: int) -> None:
         np.save(folder / f"{fieldname}.tokens.npy", _token_counts(reader, fieldname, docs, weights, n_passages))
 
 
-def _token_counts(reader, fieldname: str, docs: array, weights: array, n_passages: int) -> np.ndarray:
+def _token_counts(reader, fieldname: str, docs, weights, n_passages: int) -> np.ndarray:
     """Exact tokens per document: its weights summed (a weight is frequency × field boost).
     Whoosh's own per-document length is rounded to a byte; its segment total is exact but a
     merge re-adds the rounded lengths, so the live average is summed from these instead."""
     boost = float(getattr(reader.schema[fieldname].format, "field_boost", 1.0) or 1.0)
-    summed = np.bincount(np.frombuffer(docs, dtype=np.int32), np.frombuffer(weights, dtype=np.float32),
+    summed = np.bincount(np.asarray(docs, dtype=np.int32), np.asarray(weights, dtype=np.float32),
                          minlength=n_passages)
     return np.rint(summed / boost).astype(np.int32)
 
@@ -145,16 +154,18 @@ def _write_compact(reader, folder: Path, n_passages: int) -> None:
         np.save(folder / f"{name}.compact.npy", np.frombuffer(offsets[name], dtype=np.int64))
 
 
-def write_segment(reader, folder: Path) -> None:
+def write_segment(reader, folder: Path, listed: dict[str, tuple] | None = None) -> None:
     """Write the columns of one segment reader into ``folder`` (atomically: a temporary folder
-    renamed into place; a concurrent writer of the same segment simply loses the race)."""
+    renamed into place; a concurrent writer of the same segment simply loses the race).
+    ``listed``: field → (terms, offsets, documents, weights) from the segment's writer
+    (kb/index/bulk.py: the postings it has just written; other fields are read back)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
     try:
         n_passages = reader.doc_count_all()
         for fieldname in LISTED_FIELDS:
             if fieldname in reader.schema:
-                _write_field(reader, fieldname, tmp, n_passages)
+                _write_field(reader, fieldname, tmp, n_passages, (listed or {}).get(fieldname))
         for fieldname in FACET_FIELDS:
             if fieldname in reader.schema:
                 _write_facet(reader, fieldname, tmp, n_passages)

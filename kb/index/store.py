@@ -119,6 +119,18 @@ def add_new_fields(writer) -> None:
             writer.add_field(name, current[name])
 
 
+def _commit_with(writer, segments: list) -> None:
+    """``SegmentWriter.commit(merge=False)`` with ``segments`` (written by other processes) after
+    the index's own segments and the writer's."""
+    final = writer._merge_segments(None, None, False)
+    if writer._added:
+        final.append(writer._finalize_segment())
+    else:
+        writer._close_segment()
+    writer._commit_toc(final + list(segments))
+    writer._finish()
+
+
 class Transaction:
     """One commit: passages deleted and added, the catalogue and the terms replaced — all visible
     together at the commit or not at all."""
@@ -133,6 +145,7 @@ class Transaction:
         self.links: dict | None = None  # the similar-document links to commit (kb.index.similar.to_json)
         self.passages = 0
         self.optimize = False
+        self._segments: list = []
 
     def sources(self) -> dict[str, str]:
         """doc_id → source of every indexed document (under the lock): one stored record read per
@@ -159,13 +172,22 @@ class Transaction:
         self.passages += count
         return count
 
-    def add_terms(self, terms: Iterable[str]) -> None:
-        """Harvested terms join the index's term list (and jieba, so these texts are cut with them)."""
+    def add_terms(self, terms: Iterable[str], segmenter: bool = True) -> set[str]:
+        """Harvested terms join the index's term list (and this process's jieba, so these texts
+        are cut with them; ``segmenter=False``: the caller's workers cut them). Returns the new ones."""
         fresh = set(terms) - self._terms
         if fresh:
             self._new_terms |= fresh
             self._terms |= fresh
-            segment.add_terms(fresh)
+            if segmenter:
+                segment.add_terms(fresh)
+        return fresh
+
+    def add_segments(self, segments: list, passages: int) -> None:
+        """Whoosh segments written beside this transaction (kb/ingest/build.py) join the commit,
+        after the index's own, in the order given; nothing is merged."""
+        self._segments.extend(segments)
+        self.passages += passages
 
     # -- the commit
     def _write_side_files(self) -> None:
@@ -183,7 +205,9 @@ class Transaction:
         crash_point("enospc")
         self._write_side_files()
         crash_point("after-catalogue")
-        if self.optimize:
+        if self._segments:
+            _commit_with(self.writer, self._segments)
+        elif self.optimize:
             self.writer.commit(optimize=True)
         elif getattr(self.writer, "_added_sub", False):
             self.writer.commit(merge=False)  # a parallel build of a fresh index
@@ -430,12 +454,14 @@ class IndexStore:
                 raise self._os_error(exc) from None
 
     @contextmanager
-    def transaction(self, lock_timeout: float = 60.0, procs: int = 1) -> Iterator[Transaction]:
+    def transaction(self, lock_timeout: float = 60.0, procs: int = 1, segmenter: bool = True) -> Iterator[Transaction]:
         """Take the write lock and yield a :class:`Transaction`; commit when the block ends
-        without an exception, otherwise leave the index exactly as it was."""
+        without an exception, otherwise leave the index exactly as it was. ``segmenter=False``:
+        this process cuts no text (a rebuild's workers do), so jieba is not loaded here."""
         if not os.access(self.folder, os.W_OK):
             raise self._read_only()
-        prepare_segmenter(self.folder, [], ("setup",))
+        if segmenter:
+            prepare_segmenter(self.folder, [], ("setup",))
         writer = self._writer(lock_timeout, procs)
         try:
             add_new_fields(writer)
@@ -519,7 +545,7 @@ class IndexStore:
 # ---------------------------------------------------------------- a full rebuild
 
 def rebuild(folder: Path | str, fill: Callable[[Transaction], None], procs: int = 1,
-            lock_timeout: float = 60.0) -> None:
+            lock_timeout: float = 60.0, segmenter: bool = True) -> None:
     """Build a fresh index in a staging folder beside ``folder`` (``fill`` writes it in one
     transaction) and swap it in while holding the live index's lock, so no ``kb add`` runs
     mid-swap. A failure or a kill leaves the old index as it was."""
@@ -532,7 +558,7 @@ def rebuild(folder: Path | str, fill: Callable[[Transaction], None], procs: int 
         if old_cache.is_dir():
             shutil.copytree(old_cache, staging / CACHE_DIR)
         store = IndexStore(staging, create=True)
-        with store.transaction(lock_timeout, procs=procs) as tx:
+        with store.transaction(lock_timeout, procs=procs, segmenter=segmenter) as tx:
             fill(tx)
         store.close()
         holder = None

@@ -12,15 +12,18 @@
 from __future__ import annotations
 
 import os
+import shutil
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
-__all__ = ["IndexBusy", "Outcome", "add", "remove", "rebuild"]
+__all__ = ["IndexBusy", "NothingToIndex", "Outcome", "add", "remove", "rebuild"]
 
 from kb.catalogue import models
 from kb.text import segment
 from kb.index import similar, store
+from kb.ingest import build
 from kb.text.documents import Document, match_refs, unique_ids
 from kb.index.errors import IndexBusy
 from kb.index.schema import PARALLEL_MIN_PASSAGES, passage_records
@@ -180,32 +183,148 @@ def remove(index_dir: Path, refs: Iterable[str], lock_timeout: float = 60.0) -> 
     return outcome
 
 
-def rebuild(index_dir: Path | str, docs: list[Document], on_doc: Callable[[Document], None] | None = None,
-            lock_timeout: float = 60.0, on_copy: Callable[[str, str], None] | None = None) -> int:
-    """`kb index`: a fresh index of ``docs`` swapped in whole; returns the passages written.
+class NothingToIndex(ValueError):
+    """``kb index`` was given no document (raised before any index is touched)."""
+
+
+class _Inline:
+    """An executor that runs each task at once, in this process (a small build)."""
+
+    def submit(self, fn, *args) -> Future:
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+def _pool(workers: int):
+    import multiprocessing
+
+    from kb.index.locking import die_with_parent
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),  # no fork of threads
+                               initializer=die_with_parent)
+
+
+def rebuild(index_dir: Path | str, docs: Iterable[Document], on_doc: Callable[[Document], None] | None = None,
+            lock_timeout: float = 60.0, on_copy: Callable[[str, str], None] | None = None,
+            require_documents: bool = False) -> int:
+    """`kb index`: a fresh index of ``docs`` (any iterable: it is read once, as a stream) swapped
+    in whole; returns the passages written. ``on_doc`` hears of each document as it is read.
     Exact copies are left out (``on_copy(copy, original)`` hears of each), near-duplicates linked —
-    the rule `kb add` applies."""
-    decided = similar.sort_out(similar.Links(), docs)
-    for copy, original in decided.copies:
-        if on_copy:
-            on_copy(copy, original)
-    docs = decided.admitted
-    terms: set[str] = set()
-    for doc in docs:
-        terms |= segment.harvest_terms(doc.text)
-    big = sum(len(d.passages) for d in docs) >= PARALLEL_MIN_PASSAGES
+    the rule `kb add` applies. From PARALLEL_MIN_PASSAGES passages on, every core works
+    (kb/ingest/build.py); ``require_documents``: raise :class:`NothingToIndex` if ``docs`` is empty."""
     written = []
 
     def fill(tx: Transaction) -> None:
-        tx.add_terms(terms)
-        catalogue, models_of = models.build_catalogue(docs)
-        tx.catalogue = [m.to_dict() for m in catalogue]
+        written.append(_build(tx, iter(docs), on_doc, on_copy, require_documents))
+
+    store.rebuild(index_dir, fill, procs=1, lock_timeout=lock_timeout, segmenter=False)
+    return written[0]
+
+
+def _build(tx: Transaction, docs: Iterator[Document], on_doc, on_copy, require_documents: bool) -> int:
+    spill_dir = tx.store.folder / build.SPILL_DIR
+    shutil.rmtree(spill_dir, ignore_errors=True)
+    spill_dir.mkdir()
+    cpus = os.cpu_count() or 1
+    executor = None
+    closed: list[Path] = []  # spilled, waiting for the executor to exist
+    examined: list[tuple[Path, Future]] = []
+    seen = 0
+    try:
+        batch: list[Document] = []
+        batch_passages = 0
+
+        def close() -> None:
+            path = spill_dir / f"{len(closed) + len(examined):06d}.pkl"
+            build.spill(batch, path)
+            closed.append(path)
+
+        def submit() -> None:
+            while closed:
+                path = closed.pop(0)
+                examined.append((path, executor.submit(build.examine, str(path))))
+
+        any_doc = False
         for doc in docs:
-            tx.add(passage_records(doc, models_of))
+            any_doc = True
             if on_doc:
                 on_doc(doc)
-        tx.links = similar.to_json(decided.links)
-        written.append(tx.passages)
+            batch.append(doc)
+            batch_passages += len(doc.passages)
+            seen += len(doc.passages)
+            if batch_passages >= build.BATCH_PASSAGES:
+                close()
+                batch, batch_passages = [], 0
+            if executor is None and seen >= PARALLEL_MIN_PASSAGES and cpus > 1:
+                executor = _pool(cpus)
+            if executor is not None:
+                submit()
+        if not any_doc and require_documents:
+            raise NothingToIndex("nothing to index")
+        if batch:
+            close()
+        parallel = executor is not None
+        if executor is None:
+            executor = _Inline()
+        submit()
+        return _write(tx, executor, [(path, done.result()) for path, done in examined],
+                      cpus if parallel else 1, on_copy)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(spill_dir, ignore_errors=True)
 
-    store.rebuild(index_dir, fill, procs=(os.cpu_count() or 1) if big else 1, lock_timeout=lock_timeout)
-    return written[0]
+
+def _write(tx: Transaction, executor, batches: list[tuple[Path, list[build.Examined]]], workers: int,
+           on_copy) -> int:
+    """After the first pass: the copy rule, terms, catalogue; then the segments, in input order."""
+    entries: dict[str, similar.Entry] = {}
+    by_key: dict[str, str] = {}
+    changed: list[str] = []
+    skip: dict[str, set[int]] = {}
+    admitted: list[build.Examined] = []
+    sizes: list[tuple[str, int, int]] = []
+    for path, examined in batches:
+        passages = chars = 0
+        for i, ex in enumerate(examined):  # similar.sort_out's rule, on entries made by the workers
+            twin = by_key.get(ex.entry.key)
+            if twin is not None and twin != ex.doc_id:
+                skip.setdefault(str(path), set()).add(i)
+                if on_copy:
+                    on_copy(ex.doc_id, twin)
+                continue
+            old = entries.get(ex.doc_id)
+            if old is not None and by_key.get(old.key) == ex.doc_id:
+                del by_key[old.key]
+            entries[ex.doc_id] = ex.entry
+            by_key[ex.entry.key] = ex.doc_id
+            changed.append(ex.doc_id)
+            admitted.append(ex)
+            passages += ex.passages
+            chars += ex.chars
+        sizes.append((str(path), passages, chars))
+    links = similar.relink(similar.Links(entries, {}), changed)
+    terms: set[str] = set()
+    for ex in admitted:
+        terms |= ex.terms
+    fresh = list(tx.add_terms(terms, segmenter=False))
+    catalogue = [m for ex in admitted for m in ex.models]
+    table = build.mention_table(catalogue)
+    folder = str(tx.store.folder)
+    tasks = [executor.submit(build.write, folder, group, {p: skip[p] for p in group if p in skip}, fresh, table)
+             for group in build.plan_segments(sizes, workers)]
+    segments, events, count = [], [], 0
+    for task in tasks:
+        seg, passages, seen = task.result()
+        segments.append(seg)
+        events.extend(seen)
+        count += passages
+    build.replay_mentions(catalogue, events)
+    tx.catalogue = [m.to_dict() for m in catalogue]
+    tx.links = similar.to_json(links)
+    tx.add_segments(segments, count)
+    return tx.passages

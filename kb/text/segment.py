@@ -131,7 +131,7 @@ def add_terms(terms: Iterable[str]) -> None:
             _add_word(term)
         _state["extra"].add(term)
     if new:
-        for cached in (decompose, finest, expansion, _segment_short):
+        for cached in (decompose, finest, expansion, index_word, _segment_short):
             cached.cache_clear()
 
 
@@ -230,6 +230,14 @@ def expansion(word: str) -> tuple[tuple[tuple[str, int, int], ...], int]:
 
 
 @lru_cache(maxsize=200_000)
+def index_word(word: str) -> tuple[str, tuple[tuple[str, int], ...], int]:
+    """What the index writer needs of a word (kb/index/bulk.py): its term, its parts' (term,
+    position offset) and its width in finest parts — :func:`expansion`, lower-cased."""
+    parts, width = expansion(word)
+    return word.lower(), tuple((part.lower(), slot) for part, _offset, slot in parts), width
+
+
+@lru_cache(maxsize=200_000)
 def finest(word: str) -> list[tuple[str, int]]:
     """The leaves of :func:`decompose`: the smallest parts, in order (or the word itself)."""
     parts = decompose(word)
@@ -276,6 +284,38 @@ def segment(text: str) -> list[Word]:
 @lru_cache(maxsize=50_000)
 def _segment_short(text: str) -> list[Word]:
     return _segment(text)
+
+
+def segment_texts(text: str) -> list[str]:
+    """The texts of :func:`segment`'s words, without spans (the index writer's path: no Word
+    objects, and whether a piece is a word is looked up, not matched, for pieces seen before)."""
+    text = fold_variants(text)
+    if len(text) <= 64:
+        return [w.text for w in _segment_short(text)]
+    setup()
+    out: list[str] = []
+    last = 0
+    for match in code_pattern().finditer(text):
+        _word_texts(text[last:match.start()], out)
+        out.append(canonical_code(match.group(0)))
+        last = match.end()
+    _word_texts(text[last:], out)
+    return out
+
+
+_IS_WORD: dict[str, bool] = {}
+
+
+def _word_texts(text: str, out: list[str]) -> None:
+    known = _IS_WORD
+    if len(known) > 500_000:
+        known.clear()
+    for piece in cut(text):
+        word = known.get(piece)
+        if word is None:
+            word = known[piece] = is_word(piece)
+        if word:
+            out.append(piece)
 
 
 def _segment(text: str) -> list[Word]:
