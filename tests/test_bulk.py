@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import LAWS_SAMPLE, SEEDS
+from conftest import LAWS_SAMPLE, SEEDS
 
 
 @pytest.fixture(scope="module")
