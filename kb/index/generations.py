@@ -150,6 +150,15 @@ class Generation:
                 "passages": sum(s.doc_count() for s in self.segments)}
 
 
+def first_live_passage(reader, doc_id: str) -> int | None:
+    """The lowest live passage number of ``doc_id`` in a Whoosh reader (a term look-up), or None."""
+    try:
+        matcher = reader.postings("doc_id", doc_id)
+    except TermNotFound:
+        return None
+    return matcher.id() if matcher.is_active() else None
+
+
 def _release(objects: list) -> None:
     """Drop a closed generation's derived objects one at a time, letting other threads run between
     them: freeing a score cache of 64 MB in one go holds the interpreter for milliseconds, and
@@ -207,11 +216,7 @@ class View:
         return {t.decode("utf-8") if isinstance(t, bytes) else t for t in self.searcher.lexicon("doc_id")}
 
     def _first_passage(self, doc_id: str) -> int | None:
-        try:
-            matcher = self.searcher.reader().postings("doc_id", doc_id)
-        except TermNotFound:
-            return None
-        return matcher.id() if matcher.is_active() else None
+        return first_live_passage(self.searcher.reader(), doc_id)
 
     def derived(self, key: str, make: Callable[[], Any]) -> Any:
         """A per-generation object built once (e.g. the catalogue's look-up tables)."""

@@ -27,7 +27,7 @@ import numpy as np
 
 from kb.text.documents import Document
 
-__all__ = ["Entry", "Links", "Sorted", "entry", "text_entry", "sort_out", "relink",
+__all__ = ["Entry", "Links", "Sorted", "entry", "text_entry", "sort_out", "admit", "relink",
            "without", "within", "merged", "rebuilt", "versions", "clusters", "differences", "describe",
            "collapsed_rows", "to_json", "load_file", "load"]
 
@@ -192,16 +192,10 @@ def sort_out(links: Links, docs: Iterable[Document], unchanged: Callable[[Docume
                 by_key.setdefault(entries[doc.doc_id].key, doc.doc_id)
                 changed.append(doc.doc_id)
         else:
-            new = entry(doc)
-            twin = by_key.get(new.key)
-            if twin is not None and twin != doc.doc_id:
+            twin = admit(entries, by_key, doc.doc_id, entry(doc))
+            if twin is not None:
                 out.copies.append((doc.doc_id, twin))
             else:
-                old = entries.get(doc.doc_id)
-                if old is not None and by_key.get(old.key) == doc.doc_id:
-                    del by_key[old.key]
-                entries[doc.doc_id] = new
-                by_key[new.key] = doc.doc_id
                 changed.append(doc.doc_id)
                 out.admitted.append(doc)
         if on_doc:
@@ -230,6 +224,21 @@ def _band_mates(matrix: np.ndarray, rows: list[int]) -> list[set[int]]:
         for k in np.flatnonzero(highs - lows > 1).tolist():
             mates[k].update(order[lows[k]:highs[k]].tolist())
     return mates
+
+
+def admit(entries: dict[str, Entry], by_key: dict[str, str], doc_id: str, new: Entry) -> str | None:
+    """The copy rule for one document: the id of the document it is an exact copy of (then it is
+    skipped and nothing changes), or None — admitted, its entry in ``entries`` and ``by_key``
+    (content key → doc id), replacing its old one."""
+    twin = by_key.get(new.key)
+    if twin is not None and twin != doc_id:
+        return twin
+    old = entries.get(doc_id)
+    if old is not None and by_key.get(old.key) == doc_id:
+        del by_key[old.key]
+    entries[doc_id] = new
+    by_key[new.key] = doc_id
+    return None
 
 
 def relink(links: Links, changed: Iterable[str]) -> Links:

@@ -58,7 +58,7 @@ from whoosh.index import TOC, EmptyIndexError, FileIndex, LockError, clean_files
 from kb.index import checking, postings
 from kb.index.errors import (DAMAGE_ERRORS, IndexBusy, IndexMissing, IndexReadOnly, StoreError, damaged,
                              os_error, read_only)
-from kb.index.generations import Generation, View
+from kb.index.generations import Generation, View, first_live_passage
 from kb.index.locking import crash_point, die_with_parent, has_toc, recover, try_lock
 from kb.index.merging import merge_policy
 from kb.index.schema import CACHE_DIR, COMPOUND, INDEXNAME, make_schema
@@ -96,9 +96,9 @@ def _sources(searcher) -> dict[str, str]:
     out: dict[str, str] = {}
     for term in reader.lexicon("doc_id"):
         doc_id = term.decode("utf-8") if isinstance(term, bytes) else term
-        matcher = reader.postings("doc_id", doc_id)
-        if matcher.is_active():
-            out[doc_id] = reader.stored_fields(matcher.id()).get("source", "")
+        first = first_live_passage(reader, doc_id)
+        if first is not None:
+            out[doc_id] = reader.stored_fields(first).get("source", "")
     return out
 
 

@@ -291,17 +291,12 @@ def _write(tx: Transaction, executor, batches: list[tuple[Path, list[build.Exami
     for path, examined in batches:
         passages = chars = 0
         for i, ex in enumerate(examined):  # similar.sort_out's rule, on entries made by the workers
-            twin = by_key.get(ex.entry.key)
-            if twin is not None and twin != ex.doc_id:
+            twin = similar.admit(entries, by_key, ex.doc_id, ex.entry)
+            if twin is not None:
                 skip.setdefault(str(path), set()).add(i)
                 if on_copy:
                     on_copy(ex.doc_id, twin)
                 continue
-            old = entries.get(ex.doc_id)
-            if old is not None and by_key.get(old.key) == ex.doc_id:
-                del by_key[old.key]
-            entries[ex.doc_id] = ex.entry
-            by_key[ex.entry.key] = ex.doc_id
             changed.append(ex.doc_id)
             admitted.append(ex)
             passages += ex.passages
